@@ -1,0 +1,67 @@
+/**
+ * The typed client for tokens.v1.TokenService: one import for another service.
+ *
+ *   import { createTokenClient } from "token-orchestrator/clients";
+ *
+ * `createTokenClient` wraps the ts-proto generated grpc-js client in promises;
+ * the generated types and the raw callback client are re-exported as they are.
+ */
+import { type CallOptions, ChannelCredentials, type ChannelOptions, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { TokenServiceClient, TokenServiceService } from "./generated/tokens/v1/tokens";
+
+export * from "./generated/tokens/v1/tokens";
+export { status as Code, type ServiceError } from "@grpc/grpc-js";
+
+type Methods = typeof TokenServiceService;
+type RequestOf<K extends keyof Methods> = Parameters<Methods[K]["requestSerialize"]>[0];
+type ResponseOf<K extends keyof Methods> = ReturnType<Methods[K]["responseDeserialize"]>;
+
+export interface CallSettings {
+  /** Per-call deadline in milliseconds from now. */
+  readonly timeoutMs?: number;
+  /** Extra metadata, e.g. { "x-request-id": "…" }. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** Every RPC as `(request, settings?) => Promise<response>`; failures reject with a grpc-js ServiceError. */
+export type TokenClient = {
+  readonly [K in keyof Methods]: (request: RequestOf<K>, settings?: CallSettings) => Promise<ResponseOf<K>>;
+} & {
+  /** The generated callback client, for streaming-style or advanced use. */
+  readonly raw: TokenServiceClient;
+  close(): void;
+};
+
+export interface TokenClientOptions {
+  /** Defaults to plaintext (no TLS). */
+  readonly credentials?: ChannelCredentials;
+  readonly channelOptions?: ChannelOptions;
+}
+
+/** A promise-based client for the service at `address` ("host:port"). */
+export function createTokenClient(address: string, options: TokenClientOptions = {}): TokenClient {
+  const raw = new TokenServiceClient(
+    address,
+    options.credentials ?? ChannelCredentials.createInsecure(),
+    options.channelOptions,
+  );
+  const client: Record<string, unknown> = { raw, close: () => raw.close() };
+  for (const name of Object.keys(TokenServiceService)) {
+    client[name] = (request: unknown, settings: CallSettings = {}) => callUnary(raw, name, request, settings);
+  }
+  return client as TokenClient;
+}
+
+type UnaryCallback = (error: ServiceError | null, response: unknown) => void;
+type RawUnary = (request: unknown, metadata: Metadata, options: Partial<CallOptions>, callback: UnaryCallback) => void;
+
+function callUnary(raw: TokenServiceClient, name: string, request: unknown, settings: CallSettings): Promise<unknown> {
+  const metadata = new Metadata();
+  for (const [key, value] of Object.entries(settings.metadata ?? {})) metadata.set(key, value);
+  const options: Partial<CallOptions> =
+    settings.timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + settings.timeoutMs) };
+  const method = (raw as unknown as Record<string, RawUnary>)[name] as RawUnary;
+  return new Promise((resolve, reject) => {
+    method.call(raw, request, metadata, options, (error, response) => (error ? reject(error) : resolve(response)));
+  });
+}

@@ -1,0 +1,91 @@
+import type { Server as HttpServer } from "node:http";
+import type { Server as GrpcServer } from "@grpc/grpc-js";
+import type { Clock } from "./core/clock";
+import type { Config } from "./config";
+import { systemClock } from "./platform/system-clock";
+import type { Logger } from "./platform/logger";
+import { bindService } from "./service/bind";
+import { standardSteps } from "./service/pipeline";
+import { TokenServiceService, tokenServiceHandlers } from "./service/token-service";
+import { createStore } from "./store/create-store";
+import type { KeyStore } from "./store/port";
+import { descriptorRegistry } from "./transport/descriptors";
+import { HealthReporter } from "./transport/grpc/health";
+import { createGrpcServer, listenGrpc, stopGrpc } from "./transport/grpc/server";
+import { Gateway } from "./transport/http/gateway";
+import { openApiDocument } from "./transport/http/openapi";
+import { routesFromDescriptors } from "./transport/http/routes";
+import { boundPort, createHttpApp, listenHttp, stopHttp } from "./transport/http/server";
+import { BODY_LIMIT_BYTES, TOKEN_REST_OPTIONS } from "./transport/http/token-rest";
+
+export const TOKEN_SERVICE = "tokens.v1.TokenService";
+
+export interface AppOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Defaults to the system clock. */
+  readonly clock?: Clock;
+  /** Defaults to the store the config names. */
+  readonly store?: KeyStore;
+}
+
+export interface RunningApp {
+  readonly grpcAddress: string;
+  readonly httpAddress: string;
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly store: KeyStore;
+  readonly health: HealthReporter;
+  /** Health NOT_SERVING, refuse new calls, finish calls in flight (bounded), close the store. */
+  stop(): Promise<void>;
+}
+
+/** Wires store → service → both transports and starts listening. */
+export async function startApp(options: AppOptions): Promise<RunningApp> {
+  const { config, logger } = options;
+  const store = options.store ?? (await createStore(config, options.clock ?? systemClock));
+  // One binding, one pipeline: gRPC and REST run the very same handlers and steps.
+  const tokens = bindService(TokenServiceService, tokenServiceHandlers(store), standardSteps(logger));
+  const health = new HealthReporter([TOKEN_SERVICE]);
+  const routes = routesFromDescriptors(descriptorRegistry(), [TOKEN_SERVICE]);
+  const gateway = new Gateway(routes, tokens.methods, TOKEN_REST_OPTIONS);
+  const grpcServer = createGrpcServer({ services: [{ name: TOKEN_SERVICE, bound: tokens }], health });
+  const httpApp = createHttpApp({
+    gateway,
+    openApi: openApiDocument(routes, TOKEN_REST_OPTIONS),
+    isServing: () => health.isServing(),
+    bodyLimitBytes: BODY_LIMIT_BYTES,
+    onError: (error) => logger.error({ err: error }, "unexpected HTTP error"),
+  });
+
+  let httpServer: HttpServer | undefined;
+  let grpcPort: number;
+  try {
+    grpcPort = await listenGrpc(grpcServer, config.host, config.grpcPort);
+    httpServer = await listenHttp(httpApp, config.host, config.httpPort);
+  } catch (error) {
+    grpcServer.forceShutdown();
+    httpServer?.close();
+    await store.close();
+    throw error;
+  }
+  const host = hostForUrl(config.host);
+  const httpPort = boundPort(httpServer);
+  const stop = once(() => stopAll(config, health, grpcServer, httpServer, store));
+  return { grpcAddress: `${host}:${grpcPort}`, httpAddress: `${host}:${httpPort}`, grpcPort, httpPort, store, health, stop };
+}
+
+async function stopAll(config: Config, health: HealthReporter, grpc: GrpcServer, http: HttpServer, store: KeyStore): Promise<void> {
+  health.set(false);
+  await Promise.all([stopGrpc(grpc, config.shutdownGraceMs), stopHttp(http, config.shutdownGraceMs)]);
+  await store.close();
+}
+
+function once(action: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => (running ??= action());
+}
+
+export function hostForUrl(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}

@@ -1,0 +1,33 @@
+import { randomFillSync } from "node:crypto";
+import { DomainError } from "./errors";
+
+/** Longest key id a caller may send (contract). Longer ones are INVALID_ARGUMENT, never looked up. */
+export const MAX_KEY_ID_LENGTH = 128;
+
+/** Checks a key id from a caller: 1..128 characters. Any such string is then simply looked up. */
+export function checkKeyId(keyId: string): string {
+  if (keyId.length === 0) {
+    throw new DomainError("invalid_argument", "key_id must not be empty");
+  }
+  if (keyId.length > MAX_KEY_ID_LENGTH) {
+    throw new DomainError("invalid_argument", `key_id must be at most ${MAX_KEY_ID_LENGTH} characters`);
+  }
+  return keyId;
+}
+
+const ID_BYTES = 16; // 128 bits, base64url: 22 URL-safe characters
+const BATCH = 256;
+// Filling one buffer for 256 ids costs one syscall-backed CSPRNG call instead of 256.
+const entropy = Buffer.alloc(ID_BYTES * BATCH);
+let offset = entropy.length;
+
+/** A new key id: 128 bits from the CSPRNG, base64url without padding. */
+export function randomKeyId(): string {
+  if (offset === entropy.length) {
+    randomFillSync(entropy);
+    offset = 0;
+  }
+  const id = entropy.toString("base64url", offset, offset + ID_BYTES);
+  offset += ID_BYTES;
+  return id;
+}

@@ -1,0 +1,254 @@
+import type { Clock } from "./clock";
+import { DomainError } from "./errors";
+import { grownCapacity, IndexedMinHeap } from "./indexed-heap";
+import { randomKeyId } from "./key-id";
+
+export interface PoolSettings {
+  /** How long a key lives without a keep-alive (ms). */
+  readonly keyTtlMs: number;
+  /** How long an acquired key stays blocked unless released (ms). */
+  readonly blockTtlMs: number;
+  /** Most keys the pool holds at once; Create beyond it is capacity_exhausted. */
+  readonly maxKeys: number;
+}
+
+/** What the pool knows of one key. Times are absolute, in ms since the epoch. */
+export interface KeyRecord {
+  readonly keyId: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  /** Set while blocked. */
+  readonly blockedAt: number | null;
+  /** Set while blocked: when the key is released by time. */
+  readonly releaseAt: number | null;
+}
+
+export interface PoolDependencies {
+  /** Uniform in [0, 1): picks among available keys. Injected so tests can be deterministic. */
+  readonly random?: () => number;
+  /** Makes new key ids; must be unguessable in production. */
+  readonly newKeyId?: () => string;
+}
+
+/**
+ * The in-memory key pool and its lifecycle rules. Pure: no timers, no wall clock,
+ * no transport. Every operation is O(1) or O(log n):
+ *
+ * - keys live in slots; per-slot fields are typed arrays (struct-of-arrays);
+ * - available keys sit in a dense array with swap-remove, so a uniform random
+ *   pick is one index;
+ * - expiry and release deadlines sit in two indexed min-heaps, updated in place
+ *   on keep-alive/release/delete, so no stale deadline can ever fire.
+ *
+ * Deadlines are applied lazily where a caller could observe them (the touched
+ * key, or the available set for Acquire) and eagerly by `expireDue`, which a
+ * single scheduler outside the core calls in bounded slices.
+ */
+export class KeyPool {
+  private readonly slotOfId = new Map<string, number>();
+  private readonly ids: (string | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
+  private createdAt = new Float64Array(16);
+  /** blockedAt[slot] is NaN while the key is available. */
+  private blockedAt = new Float64Array(16);
+  /** availableAt[slot] is the slot's index in `available`, or -1. */
+  private availableAt = new Int32Array(16).fill(-1);
+  private available = new Int32Array(16);
+  private availableCount = 0;
+  /** Every key, by expires_at. */
+  private readonly expiry = new IndexedMinHeap();
+  /** Blocked keys only, by release_at. */
+  private readonly releases = new IndexedMinHeap();
+  private readonly random: () => number;
+  private readonly newKeyId: () => string;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly settings: PoolSettings,
+    dependencies: PoolDependencies = {},
+  ) {
+    this.random = dependencies.random ?? Math.random;
+    this.newKeyId = dependencies.newKeyId ?? randomKeyId;
+  }
+
+  /** Keys held, including any whose deadline passed but that no operation or sweep has applied yet. */
+  get size(): number {
+    return this.slotOfId.size;
+  }
+
+  create(): KeyRecord {
+    const now = this.clock.now();
+    if (this.slotOfId.size >= this.settings.maxKeys) {
+      // Expired keys still count until swept; apply them before refusing.
+      this.expireDue(Number.POSITIVE_INFINITY);
+      if (this.slotOfId.size >= this.settings.maxKeys) {
+        throw new DomainError("capacity_exhausted", `the pool holds its maximum of ${this.settings.maxKeys} keys`);
+      }
+    }
+    let keyId = this.newKeyId();
+    while (this.slotOfId.has(keyId)) keyId = this.newKeyId();
+    const slot = this.allocateSlot();
+    this.ids[slot] = keyId;
+    this.slotOfId.set(keyId, slot);
+    this.createdAt[slot] = now;
+    this.blockedAt[slot] = Number.NaN;
+    this.expiry.set(slot, now + this.settings.keyTtlMs);
+    this.makeAvailable(slot);
+    return this.record(slot);
+  }
+
+  /** Blocks one available key chosen uniformly at random and returns its record. */
+  acquire(): KeyRecord {
+    const now = this.clock.now();
+    this.applyDueReleases(now);
+    while (this.availableCount > 0) {
+      const slot = this.available[Math.floor(this.random() * this.availableCount)] as number;
+      // An expired key is gone the instant its deadline passes: drop it and draw again.
+      // Each draw that drops a key is work that expiry owed anyway.
+      if (this.expiry.priorityOf(slot) <= now) {
+        this.removeSlot(slot);
+        continue;
+      }
+      this.makeUnavailable(slot);
+      this.blockedAt[slot] = now;
+      this.releases.set(slot, now + this.settings.blockTtlMs);
+      return this.record(slot);
+    }
+    throw new DomainError("no_available_key", "no key is available");
+  }
+
+  get(keyId: string): KeyRecord {
+    return this.record(this.liveSlot(keyId));
+  }
+
+  /** Makes a blocked key available; an available key is left as it is. */
+  release(keyId: string): KeyRecord {
+    const slot = this.liveSlot(keyId);
+    if (this.releases.has(slot)) this.unblock(slot);
+    return this.record(slot);
+  }
+
+  /** Pushes expires_at to now + KEY_TTL. Does not unblock. */
+  keepAlive(keyId: string): KeyRecord {
+    const slot = this.liveSlot(keyId);
+    this.expiry.set(slot, this.clock.now() + this.settings.keyTtlMs);
+    return this.record(slot);
+  }
+
+  delete(keyId: string): void {
+    this.removeSlot(this.liveSlot(keyId));
+  }
+
+  /**
+   * Applies at most `budget` deadlines that have passed, earliest first, and
+   * returns how many it applied. The scheduler calls this in slices and yields
+   * between them, so a storm of expiries never stalls the event loop.
+   */
+  expireDue(budget: number): number {
+    const now = this.clock.now();
+    let applied = 0;
+    while (applied < budget) {
+      const expiresAt = this.expiry.peekPriority();
+      const releaseAt = this.releases.peekPriority();
+      if (expiresAt <= now && expiresAt <= releaseAt) {
+        this.removeSlot(this.expiry.peek());
+      } else if (releaseAt <= now) {
+        this.unblock(this.releases.peek());
+      } else {
+        break;
+      }
+      applied += 1;
+    }
+    return applied;
+  }
+
+  /** The earliest pending deadline (ms), or +Infinity when there is none. */
+  nextDeadline(): number {
+    return Math.min(this.expiry.peekPriority(), this.releases.peekPriority());
+  }
+
+  /** The slot of a key that still exists at `now`, with its passed release applied. */
+  private liveSlot(keyId: string): number {
+    const slot = this.slotOfId.get(keyId);
+    if (slot === undefined) throw new DomainError("not_found", "key not found");
+    const now = this.clock.now();
+    if (this.expiry.priorityOf(slot) <= now) {
+      this.removeSlot(slot);
+      throw new DomainError("not_found", "key not found");
+    }
+    if (this.releases.priorityOf(slot) <= now) this.unblock(slot);
+    return slot;
+  }
+
+  private applyDueReleases(now: number): void {
+    while (this.releases.peekPriority() <= now) this.unblock(this.releases.peek());
+  }
+
+  private unblock(slot: number): void {
+    this.releases.delete(slot);
+    this.blockedAt[slot] = Number.NaN;
+    this.makeAvailable(slot);
+  }
+
+  private record(slot: number): KeyRecord {
+    const blocked = this.releases.has(slot);
+    return {
+      keyId: this.ids[slot] as string,
+      createdAt: this.createdAt[slot] as number,
+      expiresAt: this.expiry.priorityOf(slot),
+      blockedAt: blocked ? (this.blockedAt[slot] as number) : null,
+      releaseAt: blocked ? this.releases.priorityOf(slot) : null,
+    };
+  }
+
+  private makeAvailable(slot: number): void {
+    if ((this.availableAt[slot] as number) >= 0) return;
+    if (this.availableCount === this.available.length) {
+      this.available = grow(this.available, this.availableCount + 1);
+    }
+    this.available[this.availableCount] = slot;
+    this.availableAt[slot] = this.availableCount;
+    this.availableCount += 1;
+  }
+
+  /** Swap-remove from the dense available array: O(1). */
+  private makeUnavailable(slot: number): void {
+    const at = this.availableAt[slot] as number;
+    if (at < 0) return;
+    const last = this.availableCount - 1;
+    const moved = this.available[last] as number;
+    this.available[at] = moved;
+    this.availableAt[moved] = at;
+    this.availableAt[slot] = -1;
+    this.availableCount = last;
+  }
+
+  private removeSlot(slot: number): void {
+    this.makeUnavailable(slot);
+    this.expiry.delete(slot);
+    this.releases.delete(slot);
+    this.slotOfId.delete(this.ids[slot] as string);
+    this.ids[slot] = undefined;
+    this.freeSlots.push(slot);
+  }
+
+  private allocateSlot(): number {
+    const reused = this.freeSlots.pop();
+    if (reused !== undefined) return reused;
+    const slot = this.ids.length;
+    this.ids.push(undefined);
+    if (slot >= this.createdAt.length) {
+      this.createdAt = grow(this.createdAt, slot + 1);
+      this.blockedAt = grow(this.blockedAt, slot + 1);
+      this.availableAt = grow(this.availableAt, slot + 1, -1);
+    }
+    return slot;
+  }
+}
+
+function grow<T extends Float64Array | Int32Array>(array: T, needed: number, fill = 0): T {
+  const bigger = new (array.constructor as new (length: number) => T)(grownCapacity(array.length, needed));
+  if (fill !== 0) bigger.fill(fill);
+  bigger.set(array);
+  return bigger;
+}

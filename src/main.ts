@@ -1,0 +1,41 @@
+import { startApp } from "./app";
+import { ConfigError, loadConfig } from "./config";
+import { createLogger } from "./platform/logger";
+
+/** Process entry point: configuration, start-up line, signals. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`token-orchestrator: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const app = await startApp({ config, logger });
+  const shutdown = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, "shutting down");
+    app.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+  // Logged only once signals are handled: whoever waits for this line may stop us at once.
+  logger.info(
+    { grpc: app.grpcAddress, http: app.httpAddress, store: config.store },
+    `listening: gRPC ${app.grpcAddress}, REST http://${app.httpAddress}`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`token-orchestrator: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+import { status as Code } from "@grpc/grpc-js";
+import { type DomainErrorKind, isDomainError } from "../core/errors";
+
+export { status as Code } from "@grpc/grpc-js";
+
+/**
+ * The one table from domain failures to gRPC status codes. gRPC codes are the
+ * service's lingua franca: the REST shim maps them on to HTTP as grpc-gateway does.
+ */
+const CODE_OF_KIND: Readonly<Record<DomainErrorKind, Code>> = {
+  invalid_argument: Code.INVALID_ARGUMENT,
+  not_found: Code.NOT_FOUND,
+  no_available_key: Code.NOT_FOUND,
+  capacity_exhausted: Code.RESOURCE_EXHAUSTED,
+  unavailable: Code.UNAVAILABLE,
+};
+
+/** A failed call as both transports report it: a gRPC code and a message safe to show. */
+export class CallError extends Error {
+  override readonly name = "CallError";
+
+  constructor(
+    readonly code: Code,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Turns anything a handler threw into a CallError. Domain errors keep their
+ * message; anything unexpected becomes INTERNAL with no detail, so internals
+ * (stack traces, driver messages) never reach a caller. The cause is kept for the log.
+ */
+export function toCallError(error: unknown): CallError {
+  if (error instanceof CallError) return error;
+  if (isDomainError(error)) return new CallError(CODE_OF_KIND[error.kind], error.message);
+  const internal = new CallError(Code.INTERNAL, "internal error");
+  internal.cause = error;
+  return internal;
+}

@@ -1,0 +1,154 @@
+import { expect } from "chai";
+import { Code, type ServiceError } from "../../clients";
+import { DomainError } from "../../src/core/errors";
+import { MemoryStore } from "../../src/store/memory/memory-store";
+import type { KeyStore } from "../../src/store/port";
+import { startHarness, type Harness } from "../support/harness";
+import { ManualClock } from "../support/manual-clock";
+
+const SECOND = 1000;
+
+async function codeOf(call: Promise<unknown>): Promise<number> {
+  try {
+    await call;
+  } catch (error) {
+    return (error as ServiceError).code;
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("gRPC TokenService over a real socket (manual clock)", () => {
+  const clock = new ManualClock();
+  let h: Harness;
+
+  beforeEach(async () => {
+    clock.set(Date.UTC(2026, 10, 25, 14, 3, 7, 123));
+    h = await startHarness({ clock, env: { KEY_TTL: "5m", BLOCK_TTL: "60s", MAX_KEYS: "3" } });
+  });
+  afterEach(() => h.close());
+
+  it("creates a key with created_at = now and expires_at = now + KEY_TTL", async () => {
+    const { keyId } = await h.client.create({});
+    expect(keyId).to.match(/^[A-Za-z0-9_-]{22,}$/);
+    const state = await h.client.get({ keyId });
+    expect(state).to.deep.equal({
+      isBlocked: false,
+      blockedAt: undefined,
+      createdAt: new Date(clock.now()),
+      expiresAt: new Date(clock.now() + 300 * SECOND),
+      releaseAt: undefined,
+    });
+  });
+
+  it("acquires, reports the block, and releases by time at release_at exactly", async () => {
+    const { keyId } = await h.client.create({});
+    clock.advance(5 * SECOND);
+    expect((await h.client.acquire({})).keyId).to.equal(keyId);
+    const blocked = await h.client.get({ keyId });
+    expect(blocked.isBlocked).to.equal(true);
+    expect(blocked.blockedAt).to.deep.equal(new Date(clock.now()));
+    expect(blocked.releaseAt).to.deep.equal(new Date(clock.now() + 60 * SECOND));
+    expect(await codeOf(h.client.acquire({}))).to.equal(Code.NOT_FOUND);
+    clock.advance(60 * SECOND - 1);
+    expect((await h.client.get({ keyId })).isBlocked).to.equal(true);
+    clock.advance(1);
+    expect((await h.client.get({ keyId })).isBlocked).to.equal(false);
+    expect((await h.client.acquire({})).keyId).to.equal(keyId);
+  });
+
+  it("keeps a key alive, deletes it at expires_at exactly, and answers NOT_FOUND after", async () => {
+    const { keyId } = await h.client.create({});
+    clock.advance(200 * SECOND);
+    const { expiresAt } = await h.client.keepAlive({ keyId });
+    expect(expiresAt).to.deep.equal(new Date(clock.now() + 300 * SECOND));
+    clock.advance(300 * SECOND - 1);
+    expect((await h.client.get({ keyId })).expiresAt).to.deep.equal(expiresAt);
+    clock.advance(1);
+    expect(await codeOf(h.client.get({ keyId }))).to.equal(Code.NOT_FOUND);
+    expect(await codeOf(h.client.keepAlive({ keyId }))).to.equal(Code.NOT_FOUND);
+  });
+
+  it("deletes blocked keys and releases available ones as a no-op", async () => {
+    const { keyId } = await h.client.create({});
+    expect(await h.client.release({ keyId })).to.deep.equal({});
+    await h.client.acquire({});
+    expect(await h.client.delete({ keyId })).to.deep.equal({});
+    expect(await codeOf(h.client.get({ keyId }))).to.equal(Code.NOT_FOUND);
+    expect(await codeOf(h.client.delete({ keyId }))).to.equal(Code.NOT_FOUND);
+    expect(await codeOf(h.client.release({ keyId }))).to.equal(Code.NOT_FOUND);
+  });
+
+  it("answers INVALID_ARGUMENT for empty and over-long ids, and looks up any other string", async () => {
+    for (const call of [h.client.get, h.client.delete, h.client.release, h.client.keepAlive]) {
+      expect(await codeOf(call({ keyId: "" }))).to.equal(Code.INVALID_ARGUMENT);
+      expect(await codeOf(call({ keyId: "x".repeat(129) }))).to.equal(Code.INVALID_ARGUMENT);
+      expect(await codeOf(call({ keyId: "x".repeat(128) }))).to.equal(Code.NOT_FOUND);
+      expect(await codeOf(call({ keyId: "../é/?#%00" }))).to.equal(Code.NOT_FOUND);
+    }
+  });
+
+  it("answers RESOURCE_EXHAUSTED past MAX_KEYS, and the pool is intact after", async () => {
+    for (let i = 0; i < 3; i += 1) await h.client.create({});
+    expect(await codeOf(h.client.create({}))).to.equal(Code.RESOURCE_EXHAUSTED);
+    expect((await h.client.acquire({})).keyId).to.be.a("string");
+  });
+
+  it("logs one structured line per call with method, code and duration", async () => {
+    await h.client.create({}, { metadata: { "x-request-id": "req-42" } });
+    await codeOf(h.client.get({ keyId: "missing" }));
+    const calls = h.logs.filter((line) => line["msg"] === "call");
+    expect(calls).to.have.length(2);
+    expect(calls[0]).to.include({ method: "/tokens.v1.TokenService/Create", code: Code.OK, transport: "grpc", requestId: "req-42" });
+    expect(calls[1]).to.include({ method: "/tokens.v1.TokenService/Get", code: Code.NOT_FOUND });
+    expect(calls[1]?.["ms"]).to.be.a("number");
+  });
+});
+
+describe("gRPC TokenService: unexpected errors", () => {
+  it("become INTERNAL without leaking their details", async () => {
+    const broken = new MemoryStore(new ManualClock(), { keyTtlMs: 1000, blockTtlMs: 100, maxKeys: 10 });
+    const store: KeyStore = Object.assign(Object.create(broken) as KeyStore, {
+      get: async () => {
+        throw new Error("secret connection string redis://user:pw@host");
+      },
+      acquire: async () => {
+        throw new DomainError("unavailable", "store unavailable");
+      },
+    });
+    const h = await startHarness({ store });
+    try {
+      const error = await h.client.get({ keyId: "k" }).catch((e: unknown) => e as ServiceError);
+      expect(error).to.include({ code: Code.INTERNAL, details: "internal error" });
+      expect(await codeOf(h.client.acquire({}))).to.equal(Code.UNAVAILABLE);
+      // The server is still up and the details went to the log only.
+      expect((await h.client.create({})).keyId).to.be.a("string");
+      expect(JSON.stringify(h.logs)).to.contain("secret connection string");
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe("gRPC TokenService on the real clock", () => {
+  it("releases by time and expires by time without any manual step", async () => {
+    const h = await startHarness({ env: { KEY_TTL: "400ms", BLOCK_TTL: "150ms" } });
+    try {
+      const { keyId } = await h.client.create({});
+      await h.client.acquire({});
+      const state = await h.client.get({ keyId });
+      const releaseAt = state.releaseAt?.getTime() ?? 0;
+      const expiresAt = state.expiresAt?.getTime() ?? 0;
+      await sleepUntil(releaseAt);
+      expect((await h.client.get({ keyId })).isBlocked).to.equal(false);
+      await sleepUntil(expiresAt);
+      expect(await codeOf(h.client.get({ keyId }))).to.equal(Code.NOT_FOUND);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+/** Waits until the wall clock has reached `ms`: deadlines are exact, so no slack is added. */
+async function sleepUntil(ms: number): Promise<void> {
+  while (Date.now() < ms) await new Promise((resolve) => setTimeout(resolve, Math.max(1, ms - Date.now())));
+}

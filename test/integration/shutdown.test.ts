@@ -1,0 +1,79 @@
+import { credentials, makeGenericClientConstructor, type ClientReadableStream } from "@grpc/grpc-js";
+import { expect } from "chai";
+import { service as healthService } from "grpc-health-check";
+import type { ServiceError } from "../../clients";
+import { MemoryStore } from "../../src/store/memory/memory-store";
+import type { KeyRecord, KeyStore } from "../../src/store/port";
+import { startHarness } from "../support/harness";
+import { ManualClock } from "../support/manual-clock";
+
+describe("graceful shutdown", () => {
+  it("goes NOT_SERVING, refuses new calls, and lets calls in flight finish", async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryStore(clock, { keyTtlMs: 60_000, blockTtlMs: 1000, maxKeys: 100 });
+    let releaseGet: () => void = () => undefined;
+    let getStarted: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => (getStarted = resolve));
+    const store: KeyStore = Object.assign(Object.create(memory) as KeyStore, {
+      get: async (keyId: string): Promise<KeyRecord> => {
+        getStarted();
+        await new Promise<void>((resolve) => (releaseGet = resolve));
+        return memory.get(keyId);
+      },
+    });
+    const h = await startHarness({ store, env: { SHUTDOWN_GRACE: "5s" } });
+    const { keyId } = await h.client.create({});
+    const inFlight = h.client.get({ keyId });
+    await started;
+
+    const statuses = watchHealth(h.app.grpcAddress);
+    await waitFor(() => statuses.seen.includes("SERVING"));
+    const stopped = h.app.stop();
+    await waitFor(() => statuses.seen.includes("NOT_SERVING"));
+    statuses.stream.cancel();
+    const refused = await h.client.create({}).then(
+      () => undefined,
+      (error: unknown) => error as ServiceError,
+    );
+    expect(refused, "a call after shutdown began must be refused").to.not.equal(undefined);
+
+    releaseGet();
+    expect((await inFlight).isBlocked).to.equal(false);
+    await stopped;
+    h.client.close();
+  });
+
+  it("forces the stop after the grace period when a call never finishes", async () => {
+    const memory = new MemoryStore(new ManualClock(), { keyTtlMs: 60_000, blockTtlMs: 1000, maxKeys: 100 });
+    const store: KeyStore = Object.assign(Object.create(memory) as KeyStore, {
+      get: () => new Promise<KeyRecord>(() => undefined),
+    });
+    const h = await startHarness({ store, env: { SHUTDOWN_GRACE: "200ms" } });
+    const hung = h.client.get({ keyId: "k" }).catch((error: unknown) => error as ServiceError);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const began = Date.now();
+    await h.app.stop();
+    expect(Date.now() - began).to.be.lessThan(3000);
+    expect(await hung).to.have.property("code");
+    h.client.close();
+  });
+});
+
+/** Streams grpc.health.v1.Health/Watch for "" over a real socket. */
+function watchHealth(address: string): { seen: string[]; stream: ClientReadableStream<{ status: string }> } {
+  const Client = makeGenericClientConstructor(healthService, "Health");
+  const client = new Client(address, credentials.createInsecure());
+  const seen: string[] = [];
+  const stream = (client as unknown as { watch: (req: object) => ClientReadableStream<{ status: string }> }).watch({ service: "" });
+  stream.on("data", (message: { status: string }) => seen.push(message.status));
+  stream.on("error", () => client.close());
+  return { seen, stream };
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in 5s");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

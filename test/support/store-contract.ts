@@ -1,0 +1,619 @@
+/**
+ * The lifecycle rules of the contract (/work/shared/api-contract.md, "Lifecycle
+ * rules"), written only against the async KeyStore port so every backend runs
+ * the same suite. Time comes from an injected ManualClock; nothing sleeps.
+ */
+import { expect } from "chai";
+import fc from "fast-check";
+import { type DomainErrorKind, isDomainError } from "../../src/core/errors";
+import type { PoolSettings } from "../../src/core/key-pool";
+import type { KeyRecord, KeyStore } from "../../src/store/port";
+import { ManualClock } from "./manual-clock";
+
+export type MakeStore = (
+  clock: ManualClock,
+  settings: PoolSettings,
+) => Promise<{ store: KeyStore; cleanup?: () => Promise<void> }>;
+
+const KEY_TTL = 1000;
+const BLOCK_TTL = 300;
+const SETTINGS: PoolSettings = { keyTtlMs: KEY_TTL, blockTtlMs: BLOCK_TTL, maxKeys: 1000 };
+const URL_SAFE = /^[A-Za-z0-9_-]+$/;
+/** A well-formed id no store ever made (ids are random; this one has a dot in it). */
+const UNKNOWN_ID = "no.such.key.0000000000";
+
+/** Awaits a call that must fail with a DomainError of the given kind. */
+export async function expectKind(call: Promise<unknown>, kind: DomainErrorKind): Promise<void> {
+  let outcome: unknown;
+  try {
+    outcome = await call;
+  } catch (error) {
+    if (!isDomainError(error)) throw error;
+    expect(error.kind, error.message).to.equal(kind);
+    return;
+  }
+  expect.fail(`expected DomainError "${kind}", got ${JSON.stringify(outcome)}`);
+}
+
+/** Only the contract's fields, so a backend may return richer objects. */
+function plain(record: KeyRecord): KeyRecord {
+  const { keyId, createdAt, expiresAt, blockedAt, releaseAt } = record;
+  return { keyId, createdAt, expiresAt, blockedAt, releaseAt };
+}
+
+export function describeStoreContract(name: string, makeStore: MakeStore): void {
+  describe(`KeyStore contract: ${name}`, () => {
+    let clock: ManualClock;
+    let t0: number;
+    let cleanups: (() => Promise<void>)[];
+
+    /** A fresh store on the shared clock; closed after the test. */
+    async function open(overrides: Partial<PoolSettings> = {}): Promise<KeyStore> {
+      const { store, cleanup } = await makeStore(clock, { ...SETTINGS, ...overrides });
+      cleanups.push(async () => {
+        await cleanup?.();
+        await store.close(); // idempotent by the port's contract
+      });
+      return store;
+    }
+
+    /** Moves the clock to an absolute time (never backwards). */
+    function at(time: number): void {
+      expect(time, "tests only move time forwards").to.be.at.least(clock.now());
+      clock.set(time);
+    }
+
+    beforeEach(() => {
+      clock = new ManualClock();
+      t0 = clock.now();
+      cleanups = [];
+    });
+
+    afterEach(async () => {
+      for (const cleanup of cleanups) await cleanup();
+    });
+
+    describe("create", () => {
+      it("makes an available key: createdAt = now, expiresAt = now + KEY_TTL, not blocked", async () => {
+        const store = await open();
+        const created = await store.create();
+        expect(plain(created)).to.deep.equal({
+          keyId: created.keyId,
+          createdAt: t0,
+          expiresAt: t0 + KEY_TTL,
+          blockedAt: null,
+          releaseAt: null,
+        });
+        expect(plain(await store.get(created.keyId))).to.deep.equal(plain(created));
+      });
+
+      it("makes distinct URL-safe ids of at least 22 characters (128 bits)", async () => {
+        const store = await open();
+        const ids = new Set<string>();
+        for (let i = 0; i < 200; i += 1) {
+          const { keyId } = await store.create();
+          expect(keyId).to.match(URL_SAFE);
+          expect(keyId.length).to.be.at.least(22);
+          ids.add(keyId);
+        }
+        expect(ids.size).to.equal(200);
+      });
+    });
+
+    describe("acquire", () => {
+      it("blocks the key: blockedAt = now, releaseAt = now + BLOCK_TTL, expiresAt unchanged", async () => {
+        const store = await open();
+        const created = await store.create();
+        at(t0 + 100);
+        const acquired = await store.acquire();
+        const expected = { ...plain(created), blockedAt: t0 + 100, releaseAt: t0 + 100 + BLOCK_TTL };
+        expect(plain(acquired)).to.deep.equal(expected);
+        expect(plain(await store.get(created.keyId))).to.deep.equal(expected);
+      });
+
+      it("fails with no_available_key when the pool is empty", async () => {
+        const store = await open();
+        await expectKind(store.acquire(), "no_available_key");
+      });
+
+      it("fails with no_available_key when every key is blocked, and hands out each key once", async () => {
+        const store = await open();
+        const ids = new Set([(await store.create()).keyId, (await store.create()).keyId]);
+        const handedOut = new Set([(await store.acquire()).keyId, (await store.acquire()).keyId]);
+        expect(handedOut).to.deep.equal(ids);
+        await expectKind(store.acquire(), "no_available_key");
+      });
+    });
+
+    describe("release", () => {
+      it("makes a blocked key available and clears blockedAt/releaseAt", async () => {
+        const store = await open();
+        const created = await store.create();
+        await store.acquire();
+        at(t0 + 50);
+        expect(plain(await store.release(created.keyId))).to.deep.equal(plain(created));
+        expect(plain(await store.get(created.keyId))).to.deep.equal(plain(created));
+        expect((await store.acquire()).keyId).to.equal(created.keyId);
+      });
+
+      it("of an available key succeeds and changes nothing", async () => {
+        const store = await open();
+        const created = await store.create();
+        at(t0 + 10);
+        expect(plain(await store.release(created.keyId))).to.deep.equal(plain(created));
+        expect(plain(await store.get(created.keyId))).to.deep.equal(plain(created));
+      });
+    });
+
+    describe("keepAlive", () => {
+      it("sets expiresAt = now + KEY_TTL on an available key", async () => {
+        const store = await open();
+        const created = await store.create();
+        at(t0 + 400);
+        const kept = await store.keepAlive(created.keyId);
+        expect(plain(kept)).to.deep.equal({ ...plain(created), expiresAt: t0 + 400 + KEY_TTL });
+        expect(plain(await store.get(created.keyId))).to.deep.equal(plain(kept));
+      });
+
+      it("sets expiresAt = now + KEY_TTL on a blocked key and does not unblock it", async () => {
+        const store = await open();
+        const created = await store.create();
+        const acquired = await store.acquire();
+        at(t0 + 100);
+        const kept = await store.keepAlive(created.keyId);
+        expect(plain(kept)).to.deep.equal({ ...plain(acquired), expiresAt: t0 + 100 + KEY_TTL });
+        await expectKind(store.acquire(), "no_available_key");
+      });
+    });
+
+    describe("delete", () => {
+      it("removes an available key", async () => {
+        const store = await open();
+        const { keyId } = await store.create();
+        await store.delete(keyId);
+        await expectKind(store.get(keyId), "not_found");
+      });
+
+      it("removes a blocked key", async () => {
+        const store = await open();
+        const { keyId } = await store.create();
+        await store.acquire();
+        await store.delete(keyId);
+        await expectKind(store.get(keyId), "not_found");
+        await expectKind(store.release(keyId), "not_found");
+      });
+
+      it("leaves a deleted key not_found for every operation, and never hands it out", async () => {
+        const store = await open();
+        const { keyId } = await store.create();
+        await store.delete(keyId);
+        await expectKind(store.get(keyId), "not_found");
+        await expectKind(store.release(keyId), "not_found");
+        await expectKind(store.keepAlive(keyId), "not_found");
+        await expectKind(store.delete(keyId), "not_found");
+        await expectKind(store.acquire(), "no_available_key");
+      });
+
+      it("of one key leaves the others alone", async () => {
+        const store = await open();
+        const a = await store.create();
+        const b = await store.create();
+        await store.delete(a.keyId);
+        expect(plain(await store.get(b.keyId))).to.deep.equal(plain(b));
+      });
+    });
+
+    it("answers not_found for an unknown id on every keyed operation", async () => {
+      const store = await open();
+      await store.create();
+      await expectKind(store.get(UNKNOWN_ID), "not_found");
+      await expectKind(store.release(UNKNOWN_ID), "not_found");
+      await expectKind(store.keepAlive(UNKNOWN_ID), "not_found");
+      await expectKind(store.delete(UNKNOWN_ID), "not_found");
+    });
+
+    describe("release_at boundary (key acquired at t0, releaseAt = t0 + BLOCK_TTL)", () => {
+      /** A store holding one key, blocked at t0. */
+      async function blockedKey(): Promise<{ store: KeyStore; created: KeyRecord; releaseAt: number }> {
+        const store = await open();
+        const created = await store.create();
+        const acquired = await store.acquire();
+        expect(acquired.releaseAt).to.equal(t0 + BLOCK_TTL);
+        return { store, created, releaseAt: t0 + BLOCK_TTL };
+      }
+
+      it("get: blocked at releaseAt - 1, available at releaseAt", async () => {
+        const { store, created, releaseAt } = await blockedKey();
+        at(releaseAt - 1);
+        expect(plain(await store.get(created.keyId))).to.deep.include({ blockedAt: t0, releaseAt });
+        at(releaseAt);
+        expect(plain(await store.get(created.keyId))).to.deep.equal(plain(created));
+      });
+
+      it("acquire: nothing available at releaseAt - 1, the key is handed out again at releaseAt", async () => {
+        const { store, created, releaseAt } = await blockedKey();
+        at(releaseAt - 1);
+        await expectKind(store.acquire(), "no_available_key");
+        at(releaseAt);
+        const again = await store.acquire();
+        expect(plain(again)).to.deep.equal({ ...plain(created), blockedAt: releaseAt, releaseAt: releaseAt + BLOCK_TTL });
+      });
+
+      it("release: unblocks at releaseAt - 1; at releaseAt the key is already available and stays so", async () => {
+        const { store, created, releaseAt } = await blockedKey();
+        at(releaseAt - 1);
+        expect(plain(await store.release(created.keyId))).to.deep.equal(plain(created));
+        const other = await open();
+        const key = await other.create();
+        await other.acquire();
+        at(releaseAt);
+        expect(plain(await other.release(key.keyId))).to.deep.equal(plain(key));
+      });
+
+      it("keepAlive: still blocked at releaseAt - 1, available at releaseAt (both extend expiresAt)", async () => {
+        const { store, created, releaseAt } = await blockedKey();
+        at(releaseAt - 1);
+        expect(plain(await store.keepAlive(created.keyId))).to.deep.equal({
+          ...plain(created),
+          expiresAt: releaseAt - 1 + KEY_TTL,
+          blockedAt: t0,
+          releaseAt,
+        });
+        at(releaseAt);
+        expect(plain(await store.keepAlive(created.keyId))).to.deep.equal({
+          ...plain(created),
+          expiresAt: releaseAt + KEY_TTL,
+        });
+      });
+
+      it("delete: works on the blocked key at releaseAt - 1 and on the released key at releaseAt", async () => {
+        const { store, created, releaseAt } = await blockedKey();
+        const second = await store.create();
+        await store.acquire();
+        at(releaseAt - 1);
+        await store.delete(created.keyId);
+        await expectKind(store.get(created.keyId), "not_found");
+        at(releaseAt);
+        await store.delete(second.keyId);
+        await expectKind(store.get(second.keyId), "not_found");
+        await expectKind(store.acquire(), "no_available_key");
+      });
+    });
+
+    describe("expires_at boundary (key created at t0, expiresAt = t0 + KEY_TTL)", () => {
+      const expiresAt = () => t0 + KEY_TTL;
+
+      it("get: present at expiresAt - 1, not_found at expiresAt", async () => {
+        const store = await open();
+        const created = await store.create();
+        at(expiresAt() - 1);
+        expect(plain(await store.get(created.keyId))).to.deep.equal(plain(created));
+        at(expiresAt());
+        await expectKind(store.get(created.keyId), "not_found");
+      });
+
+      it("acquire: hands the key out at expiresAt - 1, but not at expiresAt", async () => {
+        const store = await open();
+        const created = await store.create();
+        at(expiresAt() - 1);
+        expect((await store.acquire()).keyId).to.equal(created.keyId);
+        await store.release(created.keyId);
+        at(expiresAt());
+        await expectKind(store.acquire(), "no_available_key");
+      });
+
+      it("release: succeeds at expiresAt - 1, not_found at expiresAt", async () => {
+        const store = await open();
+        const created = await store.create();
+        at(expiresAt() - 1);
+        await store.acquire();
+        expect(plain(await store.release(created.keyId))).to.deep.equal(plain(created));
+        at(expiresAt());
+        await expectKind(store.release(created.keyId), "not_found");
+      });
+
+      it("keepAlive: extends at expiresAt - 1, not_found at expiresAt", async () => {
+        const store = await open();
+        const a = await store.create();
+        const b = await store.create();
+        at(expiresAt() - 1);
+        expect((await store.keepAlive(a.keyId)).expiresAt).to.equal(expiresAt() - 1 + KEY_TTL);
+        at(expiresAt());
+        await expectKind(store.keepAlive(b.keyId), "not_found");
+        expect(plain(await store.get(a.keyId))).to.deep.equal({ ...plain(a), expiresAt: expiresAt() - 1 + KEY_TTL });
+      });
+
+      it("delete: succeeds at expiresAt - 1, not_found at expiresAt", async () => {
+        const store = await open();
+        const a = await store.create();
+        const b = await store.create();
+        at(expiresAt() - 1);
+        await store.delete(a.keyId);
+        at(expiresAt());
+        await expectKind(store.delete(b.keyId), "not_found");
+      });
+
+      it("a blocked key expires too, even before its release_at", async () => {
+        const store = await open();
+        const created = await store.create();
+        at(expiresAt() - 100);
+        const acquired = await store.acquire();
+        expect(acquired.releaseAt).to.be.greaterThan(expiresAt()); // blocked past its expiry
+        at(expiresAt() - 1);
+        expect(plain(await store.get(created.keyId))).to.deep.include({ blockedAt: expiresAt() - 100 });
+        at(expiresAt());
+        await expectKind(store.get(created.keyId), "not_found");
+        await expectKind(store.release(created.keyId), "not_found");
+        at(acquired.releaseAt as number);
+        await expectKind(store.acquire(), "no_available_key");
+      });
+    });
+
+    describe("stale deadlines", () => {
+      it("a key released and re-acquired is not released at the first acquisition's release_at", async () => {
+        const store = await open();
+        const { keyId } = await store.create();
+        await store.acquire(); // first releaseAt: t0 + 300
+        at(t0 + 100);
+        await store.release(keyId);
+        at(t0 + 200);
+        const second = await store.acquire(); // second releaseAt: t0 + 500
+        expect(second.releaseAt).to.equal(t0 + 200 + BLOCK_TTL);
+        at(t0 + BLOCK_TTL);
+        await expectKind(store.acquire(), "no_available_key");
+        expect(plain(await store.get(keyId))).to.deep.include({ blockedAt: t0 + 200, releaseAt: t0 + 500 });
+        at(t0 + 499);
+        await expectKind(store.acquire(), "no_available_key");
+        at(t0 + 500);
+        expect(plain(await store.get(keyId))).to.deep.include({ blockedAt: null, releaseAt: null });
+      });
+
+      it("a key kept alive does not expire at its old expires_at", async () => {
+        const store = await open();
+        const created = await store.create();
+        at(t0 + 500);
+        await store.keepAlive(created.keyId); // expiresAt: t0 + 1500
+        at(t0 + KEY_TTL);
+        expect(plain(await store.get(created.keyId))).to.deep.equal({ ...plain(created), expiresAt: t0 + 1500 });
+        at(t0 + 1499);
+        expect((await store.acquire()).keyId).to.equal(created.keyId);
+        at(t0 + 1500);
+        await expectKind(store.get(created.keyId), "not_found");
+      });
+
+      it("an expired key is never handed out by acquire", async () => {
+        const store = await open();
+        await store.create(); // expires at t0 + 1000
+        at(t0 + 500);
+        const young = await store.create(); // expires at t0 + 1500
+        at(t0 + KEY_TTL);
+        // Whatever the random pick, only the young key may come out; then nothing.
+        expect((await store.acquire()).keyId).to.equal(young.keyId);
+        await expectKind(store.acquire(), "no_available_key");
+      });
+
+      it("many expired keys among one live key: acquire always returns the live one", async () => {
+        const store = await open();
+        for (let i = 0; i < 50; i += 1) await store.create();
+        at(t0 + 1);
+        const live = await store.create();
+        at(t0 + KEY_TTL);
+        expect((await store.acquire()).keyId).to.equal(live.keyId);
+        await expectKind(store.acquire(), "no_available_key");
+      });
+    });
+
+    describe("capacity", () => {
+      it("refuses the N+1th create with capacity_exhausted", async () => {
+        const store = await open({ maxKeys: 3 });
+        for (let i = 0; i < 3; i += 1) await store.create();
+        await expectKind(store.create(), "capacity_exhausted");
+      });
+
+      it("counts blocked keys and frees a slot on delete", async () => {
+        const store = await open({ maxKeys: 2 });
+        const a = await store.create();
+        await store.create();
+        await store.acquire();
+        await expectKind(store.create(), "capacity_exhausted");
+        await store.delete(a.keyId);
+        expect((await store.create()).createdAt).to.equal(t0);
+      });
+
+      it("frees a slot exactly when a key expires (no read needed first)", async () => {
+        const store = await open({ maxKeys: 2 });
+        await store.create(); // expires at t0 + 1000
+        at(t0 + 10);
+        await store.create(); // expires at t0 + 1010
+        at(t0 + KEY_TTL - 1);
+        await expectKind(store.create(), "capacity_exhausted");
+        at(t0 + KEY_TTL);
+        const fresh = await store.create();
+        expect(fresh.createdAt).to.equal(t0 + KEY_TTL);
+        await expectKind(store.create(), "capacity_exhausted");
+      });
+    });
+
+    describe("model-based property", () => {
+      it("every answer matches a reference model of the rules", async function () {
+        this.timeout(120_000);
+        await fc.assert(
+          fc.asyncProperty(fc.constantFrom(3, 1000), fc.array(commandArb, { maxLength: 40, size: "max" }), async (maxKeys, commands) => {
+            const runClock = new ManualClock();
+            const settings: PoolSettings = { ...SETTINGS, maxKeys };
+            const { store, cleanup } = await makeStore(runClock, settings);
+            try {
+              await runAgainstModel(store, runClock, settings, commands);
+            } finally {
+              await cleanup?.();
+              await store.close();
+            }
+          }),
+          { numRuns: 100 },
+        );
+      });
+    });
+  });
+}
+
+// ---- the reference model ----------------------------------------------------
+
+type Command =
+  | { op: "create" | "acquire" }
+  | { op: "get" | "release" | "keepAlive" | "delete"; target: { known: number } | { unknown: string } }
+  | { op: "advance"; ms: number }
+  /** Jumps to (or one ms before) a deadline the model knows, when it lies ahead. */
+  | { op: "toDeadline"; pick: number; which: "expiresAt" | "releaseAt"; offset: -1 | 0 };
+
+const target = fc.oneof(
+  { arbitrary: fc.record({ known: fc.nat() }), weight: 5 },
+  { arbitrary: fc.record({ unknown: fc.string({ minLength: 1, maxLength: 128 }) }), weight: 1 },
+);
+
+const commandArb: fc.Arbitrary<Command> = fc.oneof(
+  { arbitrary: fc.record({ op: fc.constant("create" as const) }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant("acquire" as const) }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constantFrom("get" as const, "release" as const, "keepAlive" as const, "delete" as const), target }), weight: 6 },
+  { arbitrary: fc.record({ op: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 2 * BLOCK_TTL }) }), weight: 3 },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("toDeadline" as const),
+      pick: fc.nat(),
+      which: fc.constantFrom("expiresAt" as const, "releaseAt" as const),
+      offset: fc.constantFrom(-1 as const, 0 as const),
+    }),
+    weight: 2,
+  },
+);
+
+type Outcome = { ok: KeyRecord | undefined } | { error: DomainErrorKind };
+
+/** The rules, computed directly over a plain map of records. */
+class Model {
+  readonly records = new Map<string, KeyRecord>();
+
+  constructor(
+    private readonly settings: PoolSettings,
+    private readonly now: () => number,
+  ) {}
+
+  /** Applies every passed deadline: expiry wins over release. */
+  settle(): void {
+    const now = this.now();
+    for (const [id, r] of this.records) {
+      if (r.expiresAt <= now) this.records.delete(id);
+      else if (r.releaseAt !== null && r.releaseAt <= now) this.records.set(id, { ...r, blockedAt: null, releaseAt: null });
+    }
+  }
+
+  available(): string[] {
+    this.settle();
+    return [...this.records.values()].filter((r) => r.blockedAt === null).map((r) => r.keyId);
+  }
+
+  create(keyId: string): Outcome {
+    this.settle();
+    if (this.records.size >= this.settings.maxKeys) return { error: "capacity_exhausted" };
+    const now = this.now();
+    const r = { keyId, createdAt: now, expiresAt: now + this.settings.keyTtlMs, blockedAt: null, releaseAt: null };
+    this.records.set(keyId, r);
+    return { ok: r };
+  }
+
+  acquire(keyId: string): Outcome {
+    const now = this.now();
+    const r = { ...(this.records.get(keyId) as KeyRecord), blockedAt: now, releaseAt: now + this.settings.blockTtlMs };
+    this.records.set(keyId, r);
+    return { ok: r };
+  }
+
+  keyed(op: "get" | "release" | "keepAlive" | "delete", keyId: string): Outcome {
+    this.settle();
+    const r = this.records.get(keyId);
+    if (r === undefined) return { error: "not_found" };
+    switch (op) {
+      case "get":
+        return { ok: r };
+      case "release":
+        return this.put({ ...r, blockedAt: null, releaseAt: null });
+      case "keepAlive":
+        return this.put({ ...r, expiresAt: this.now() + this.settings.keyTtlMs });
+      case "delete":
+        this.records.delete(keyId);
+        return { ok: undefined };
+    }
+  }
+
+  private put(r: KeyRecord): Outcome {
+    this.records.set(r.keyId, r);
+    return { ok: r };
+  }
+}
+
+/** Runs a store call and captures its answer the way the model states it. */
+async function outcomeOf(call: Promise<KeyRecord | void>): Promise<Outcome> {
+  try {
+    const value = await call;
+    return { ok: value === undefined ? undefined : plain(value) };
+  } catch (error) {
+    if (!isDomainError(error)) throw error;
+    return { error: error.kind };
+  }
+}
+
+async function runAgainstModel(store: KeyStore, clock: ManualClock, settings: PoolSettings, commands: Command[]): Promise<void> {
+  const model = new Model(settings, () => clock.now());
+  /** Every id the store ever made, live or not: "known" targets pick from here. */
+  const made: string[] = [];
+  for (const [step, c] of commands.entries()) {
+    const where = `step ${step} ${JSON.stringify(c)} at +${clock.now() - new ManualClock().now()}ms`;
+    switch (c.op) {
+      case "advance":
+        clock.advance(c.ms);
+        break;
+      case "toDeadline": {
+        model.settle();
+        const deadlines = [...model.records.values()].flatMap((r) => r[c.which] ?? []);
+        const deadline = deadlines[c.pick % Math.max(1, deadlines.length)];
+        if (deadline !== undefined && deadline + c.offset >= clock.now()) clock.set(deadline + c.offset);
+        break;
+      }
+      case "create": {
+        const got = await outcomeOf(store.create());
+        if ("ok" in got && got.ok !== undefined) {
+          expect(got.ok.keyId, where).to.match(URL_SAFE);
+          expect(made, `${where}: ids are never reused`).not.to.include(got.ok.keyId);
+          made.push(got.ok.keyId);
+          expect(got, where).to.deep.equal(model.create(got.ok.keyId));
+        } else {
+          expect(got, where).to.deep.equal(model.create("unused"));
+        }
+        break;
+      }
+      case "acquire": {
+        const available = model.available();
+        const got = await outcomeOf(store.acquire());
+        if (available.length === 0) {
+          expect(got, where).to.deep.equal({ error: "no_available_key" });
+        } else {
+          // The pick is random: any key the model holds available is right; follow it.
+          expect(got, where).to.have.property("ok");
+          const keyId = (got as { ok: KeyRecord }).ok.keyId;
+          expect(available, `${where}: acquire chose a key that is not available`).to.include(keyId);
+          expect(got, where).to.deep.equal(model.acquire(keyId));
+        }
+        break;
+      }
+      default: {
+        const keyId = "known" in c.target ? made[c.target.known % Math.max(1, made.length)] : c.target.unknown;
+        if (keyId === undefined) break; // nothing made yet
+        const got = await outcomeOf(store[c.op](keyId));
+        expect(got, where).to.deep.equal(model.keyed(c.op, keyId));
+      }
+    }
+  }
+  // Finally every id the store ever made reads as the model says.
+  for (const keyId of made) {
+    expect(await outcomeOf(store.get(keyId)), `final get ${keyId}`).to.deep.equal(model.keyed("get", keyId));
+  }
+}
