@@ -46,7 +46,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const store = options.store ?? (await createStore(config, options.clock ?? systemClock));
   // One binding, one pipeline: gRPC and REST run the very same handlers and steps.
   const tokens = bindService(TokenServiceService, tokenServiceHandlers(store), standardSteps(logger));
-  const health = new HealthReporter([TOKEN_SERVICE]);
+  const health = new HealthReporter([TOKEN_SERVICE], store.isReady());
+  let stopping = false;
+  store.onReadyChange((ready) => health.set(ready && !stopping));
   const routes = routesFromDescriptors(descriptorRegistry(), [TOKEN_SERVICE]);
   const gateway = new Gateway(routes, tokens.methods, TOKEN_REST_OPTIONS);
   const grpcServer = createGrpcServer({ services: [{ name: TOKEN_SERVICE, bound: tokens }], health });
@@ -71,7 +73,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
   const host = hostForUrl(config.host);
   const httpPort = boundPort(httpServer);
-  const stop = once(() => stopAll(config, health, grpcServer, httpServer, store));
+  const stop = once(() => {
+    stopping = true;
+    return stopAll(config, health, grpcServer, httpServer, store);
+  });
   return { grpcAddress: `${host}:${grpcPort}`, httpAddress: `${host}:${httpPort}`, grpcPort, httpPort, store, health, stop };
 }
 

@@ -15,9 +15,11 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  // Start-up and shutdown lines are printed whatever LOG_LEVEL says: operators and scripts wait for them.
+  const lifecycle = logger.child({}, { level: "info" });
   const app = await startApp({ config, logger });
   const shutdown = (signal: NodeJS.Signals): void => {
-    logger.info({ signal }, "shutting down");
+    lifecycle.info({ signal }, "shutting down");
     app.stop().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -29,7 +31,7 @@ async function main(): Promise<void> {
   process.once("SIGTERM", shutdown);
   process.once("SIGINT", shutdown);
   // Logged only once signals are handled: whoever waits for this line may stop us at once.
-  logger.info(
+  lifecycle.info(
     { grpc: app.grpcAddress, http: app.httpAddress, store: config.store },
     `listening: gRPC ${app.grpcAddress}, REST http://${app.httpAddress}`,
   );

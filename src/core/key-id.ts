@@ -4,15 +4,25 @@ import { DomainError } from "./errors";
 /** Longest key id a caller may send (contract). Longer ones are INVALID_ARGUMENT, never looked up. */
 export const MAX_KEY_ID_LENGTH = 128;
 
-/** Checks a key id from a caller: 1..128 characters. Any such string is then simply looked up. */
+/**
+ * Checks a key id from a caller: 1..128 characters, counted as Unicode code points
+ * (what a person calls characters; "é" or "🔑" is one). Any such string is then simply looked up.
+ */
 export function checkKeyId(keyId: string): string {
   if (keyId.length === 0) {
     throw new DomainError("invalid_argument", "key_id must not be empty");
   }
-  if (keyId.length > MAX_KEY_ID_LENGTH) {
+  // Code units ≥ code points ≥ code units / 2: count only in the band where they differ.
+  if (keyId.length > MAX_KEY_ID_LENGTH && (keyId.length > 2 * MAX_KEY_ID_LENGTH || codePoints(keyId) > MAX_KEY_ID_LENGTH)) {
     throw new DomainError("invalid_argument", `key_id must be at most ${MAX_KEY_ID_LENGTH} characters`);
   }
   return keyId;
+}
+
+function codePoints(text: string): number {
+  let count = 0;
+  for (const _ of text) count += 1;
+  return count;
 }
 
 const ID_BYTES = 16; // 128 bits, base64url: 22 URL-safe characters

@@ -19,6 +19,8 @@ export interface KeyStore {
   delete(keyId: string): Promise<void>;
   /** Whether the store can serve calls now (health reports NOT_SERVING otherwise). */
   isReady(): boolean;
+  /** Calls `listener` whenever readiness changes (a store that is always ready never calls it). */
+  onReadyChange(listener: (ready: boolean) => void): void;
   /** Stops background work (the sweeper, connections). Idempotent. */
   close(): Promise<void>;
 }

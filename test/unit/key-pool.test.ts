@@ -217,4 +217,12 @@ describe("key ids", () => {
   it("checkKeyId passes through 1 and 128 characters, and any other string", () => {
     for (const id of ["a", "a".repeat(128), "not/url safe?", " "]) expect(checkKeyId(id)).to.equal(id);
   });
+
+  it("checkKeyId counts characters as code points, not UTF-16 units", () => {
+    const key = "\u{1F511}"; // one character, two code units
+    expect(checkKeyId(key.repeat(128))).to.have.length(256);
+    expectKind(() => checkKeyId(key.repeat(129)), "invalid_argument");
+    expectKind(() => checkKeyId(key.repeat(64) + "a".repeat(65)), "invalid_argument");
+    expect(checkKeyId("é".repeat(128))).to.have.length(128);
+  });
 });

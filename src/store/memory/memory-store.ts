@@ -50,6 +50,10 @@ export class MemoryStore implements KeyStore {
     return true;
   }
 
+  onReadyChange(): void {
+    // Always ready: nothing to report.
+  }
+
   async close(): Promise<void> {
     this.sweeper.stop();
   }

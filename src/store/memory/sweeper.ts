@@ -23,6 +23,7 @@ const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
  */
 export class ExpirySweeper {
   private timer: NodeJS.Timeout | undefined;
+  private pendingSlice: NodeJS.Immediate | undefined;
   private armedFor = Number.POSITIVE_INFINITY;
   private sweeping = false;
   private stopped = false;
@@ -43,6 +44,8 @@ export class ExpirySweeper {
   stop(): void {
     this.stopped = true;
     this.disarm();
+    if (this.pendingSlice !== undefined) clearImmediate(this.pendingSlice);
+    this.pendingSlice = undefined;
   }
 
   private arm(deadline: number): void {
@@ -68,12 +71,14 @@ export class ExpirySweeper {
     const applied = this.target.expireDue(this.options.sliceSize);
     this.sweeping = false;
     if (applied === this.options.sliceSize && this.target.nextDeadline() <= this.clock.now()) {
-      // More is due: yield to pending I/O, then carry on.
+      // More is due: yield to pending I/O, then carry on. Not unref'd: an unref'd
+      // immediate does not keep an idle loop turning, and the backlog would wait for traffic.
       this.armedFor = Number.NEGATIVE_INFINITY; // nothing may re-arm meanwhile
-      setImmediate(() => {
+      this.pendingSlice = setImmediate(() => {
+        this.pendingSlice = undefined;
         this.armedFor = Number.POSITIVE_INFINITY;
         this.sweep();
-      }).unref();
+      });
       return;
     }
     this.poke();

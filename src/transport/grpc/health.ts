@@ -8,9 +8,12 @@ export class HealthReporter {
   readonly implementation: HealthImplementation;
   private serving = false;
 
-  constructor(private readonly services: readonly string[]) {
+  constructor(
+    private readonly services: readonly string[],
+    serving: boolean,
+  ) {
     this.implementation = new HealthImplementation();
-    this.set(true);
+    this.set(serving);
   }
 
   isServing(): boolean {

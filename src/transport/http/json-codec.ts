@@ -74,8 +74,9 @@ export function decodeResponse(route: Route, bytes: Uint8Array): JsonValue {
 
 /**
  * Rewrites `json` in field-number order with every declared field present: unset
- * singular messages (and unset proto3 optionals) as null, recursively; well-known
- * types keep their own JSON form. Unset oneof members stay absent, as in protojson.
+ * singular messages (and unset proto3 optionals) as null, recursively, also inside
+ * lists and maps; well-known types keep their own JSON form. Unset oneof members
+ * stay absent, as in protojson.
  */
 function withUnpopulated(desc: DescMessage, json: JsonObject): JsonObject {
   const out: JsonObject = {};
@@ -85,8 +86,18 @@ function withUnpopulated(desc: DescMessage, json: JsonObject): JsonObject {
       if (field.oneof === undefined) out[field.jsonName] = null;
       continue;
     }
-    const nested = field.fieldKind === "message" && !field.message.typeName.startsWith("google.protobuf.") && isObject(value);
-    out[field.jsonName] = nested ? withUnpopulated(field.message, value) : value;
+    const message = field.fieldKind === "scalar" || field.fieldKind === "enum" ? undefined : field.message;
+    if (message === undefined || message.typeName.startsWith("google.protobuf.")) {
+      out[field.jsonName] = value;
+    } else if (field.fieldKind === "list" && Array.isArray(value)) {
+      out[field.jsonName] = value.map((item) => (isObject(item) ? withUnpopulated(message, item) : item));
+    } else if (field.fieldKind === "map" && isObject(value)) {
+      out[field.jsonName] = Object.fromEntries(
+        Object.entries(value).map(([key, item]) => [key, isObject(item) ? withUnpopulated(message, item) : item]),
+      );
+    } else {
+      out[field.jsonName] = isObject(value) ? withUnpopulated(message, value) : value;
+    }
   }
   return out;
 }

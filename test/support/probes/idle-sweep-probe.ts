@@ -1,9 +1,9 @@
 /**
- * Run as its own process (by sweeper-idle-stall.ts) so nothing else wakes the event
+ * Run as its own process (by test/unit/sweeper-idle.test.ts) so nothing else wakes the event
  * loop: 1000 due deadlines, slices of 10, one 500 ms timer, then prints what is left.
  */
-import { systemClock } from "../../src/platform/system-clock";
-import { ExpirySweeper } from "../../src/store/memory/sweeper";
+import { systemClock } from "../../../src/platform/system-clock";
+import { ExpirySweeper } from "../../../src/store/memory/sweeper";
 
 let left = 1000;
 const sweeper = new ExpirySweeper(

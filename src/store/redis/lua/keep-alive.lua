@@ -1,0 +1,7 @@
+-- keep-alive: expires_at = now + key TTL, blocked or not; it does not unblock.
+-- KEYS: see prelude. ARGV[1] now|"", ARGV[2] key id, ARGV[3] key TTL (ms).
+-- Returns the record, or nil when not found.
+local id, key_ttl = ARGV[2], tonumber(ARGV[3])
+if not live(id) then return nil end
+redis.call('ZADD', expiry, 'XX', now + key_ttl, id)
+return record(id)

@@ -1,0 +1,73 @@
+-- Shared by every script (prepended at load time). One pool is five Redis keys:
+--   KEYS[1] expiry     ZSET  id -> expires_at (ms)   every key
+--   KEYS[2] release    ZSET  id -> release_at (ms)   blocked keys only
+--   KEYS[3] available  SET   id                      available keys
+--   KEYS[4] created    HASH  id -> created_at (ms)
+--   KEYS[5] blocked    HASH  id -> blocked_at (ms)   blocked keys only
+-- ARGV[1] is "now" in ms, or "" to read Redis TIME: one clock for every instance.
+-- Deadlines are absolute instants, so a restart of any instance renews nothing.
+local expiry, release, available, created, blocked = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+
+local function clock(arg)
+  if arg ~= '' then return tonumber(arg) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local now = clock(ARGV[1])
+
+local function remove(id)
+  redis.call('ZREM', expiry, id)
+  redis.call('ZREM', release, id)
+  redis.call('SREM', available, id)
+  redis.call('HDEL', created, id)
+  redis.call('HDEL', blocked, id)
+end
+
+local function unblock(id)
+  redis.call('ZREM', release, id)
+  redis.call('HDEL', blocked, id)
+  redis.call('SADD', available, id)
+end
+
+-- The key's expires_at if it still exists at `now`, with a passed release applied; else nil.
+local function live(id)
+  local expires_at = redis.call('ZSCORE', expiry, id)
+  if not expires_at then return nil end
+  if tonumber(expires_at) <= now then
+    remove(id)
+    return nil
+  end
+  local release_at = redis.call('ZSCORE', release, id)
+  if release_at and tonumber(release_at) <= now then unblock(id) end
+  return tonumber(expires_at)
+end
+
+-- {id, created_at, expires_at, blocked_at or -1, release_at or -1}: integers, no nils (they would cut the array).
+local function record(id)
+  local release_at = redis.call('ZSCORE', release, id)
+  local blocked_at = redis.call('HGET', blocked, id)
+  return {
+    id,
+    tonumber(redis.call('HGET', created, id)),
+    tonumber(redis.call('ZSCORE', expiry, id)),
+    blocked_at and tonumber(blocked_at) or -1,
+    release_at and tonumber(release_at) or -1,
+  }
+end
+
+-- Applies at most `budget` passed deadlines, earliest first; returns how many.
+local function apply_due(budget)
+  local applied = 0
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', release, '-inf', now, 'LIMIT', 0, budget)) do
+    unblock(id)
+    applied = applied + 1
+  end
+  if applied < budget then
+    for _, id in ipairs(redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, budget - applied)) do
+      remove(id)
+      applied = applied + 1
+    end
+  end
+  return applied
+end

@@ -1,0 +1,162 @@
+import Redis from "ioredis";
+import type { Clock } from "../../core/clock";
+import { DomainError } from "../../core/errors";
+import { randomKeyId } from "../../core/key-id";
+import type { PoolSettings } from "../../core/key-pool";
+import type { KeyRecord, KeyStore } from "../port";
+import { toStoreError } from "./errors";
+import { defineScripts, type Operation, type ScriptReply, type ScriptRunner } from "./scripts";
+
+export interface RedisStoreOptions {
+  readonly url: string;
+  /** Prefix of the pool's Redis keys; pools with different prefixes are independent. */
+  readonly prefix: string;
+  readonly settings: PoolSettings;
+  /**
+   * Tests only: a clock whose time is sent to the scripts. Without it the scripts
+   * read Redis TIME, so every instance shares one clock and their skew is irrelevant.
+   */
+  readonly clock?: Clock;
+  /** How often each instance sweeps passed deadlines (ms); reads never wait for it. */
+  readonly sweepIntervalMs?: number;
+  /** A call that Redis has not answered in this long fails with UNAVAILABLE. */
+  readonly commandTimeoutMs?: number;
+}
+
+const SWEEP_BUDGET = 1000;
+const ABSENT = -1;
+
+/**
+ * Many instances, one pool: every operation is one Lua script (EVALSHA), atomic
+ * across instances. Random acquire is SPOP on a set (O(1)); deadlines are sorted
+ * sets (O(log n)); each script applies the deadlines it could observe before
+ * answering, so results are exact with no sweeper lag.
+ */
+export class RedisStore implements KeyStore {
+  private readonly redis: Redis;
+  private readonly run: ScriptRunner;
+  private readonly keys: readonly string[];
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly readyListeners = new Set<(ready: boolean) => void>();
+  private closed = false;
+
+  constructor(private readonly options: RedisStoreOptions) {
+    this.redis = new Redis(options.url, {
+      // Fail fast while disconnected instead of queueing calls: callers get UNAVAILABLE.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.commandTimeoutMs ?? 2000,
+      // Reconnect forever, backing off to 1 s: the service recovers by itself.
+      retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
+      lazyConnect: false,
+    });
+    this.redis.on("error", () => undefined); // reported through readiness and call failures
+    this.redis.on("ready", () => this.notify(true));
+    this.redis.on("close", () => this.notify(false));
+    this.run = defineScripts(this.redis);
+    // A hash tag keeps all five keys in one Redis Cluster slot.
+    const tag = `${options.prefix}{pool}`;
+    this.keys = ["expiry", "release", "available", "created", "blocked"].map((name) => `${tag}:${name}`);
+    this.sweeper = setInterval(() => void this.sweep().catch(() => undefined), options.sweepIntervalMs ?? 1000);
+    this.sweeper.unref();
+  }
+
+  /** Resolves once connected (or rejects after `timeoutMs`). */
+  async connected(timeoutMs = 5000): Promise<void> {
+    if (this.redis.status === "ready") return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`Redis at ${this.options.url} not ready in ${timeoutMs} ms`)), timeoutMs);
+      this.redis.once("ready", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async create(): Promise<KeyRecord> {
+    const { keyTtlMs, maxKeys } = this.options.settings;
+    for (;;) {
+      const reply = await this.call("create", [randomKeyId(), keyTtlMs, maxKeys]);
+      if (reply === -1) throw new DomainError("capacity_exhausted", `the pool holds its maximum of ${maxKeys} keys`);
+      if (reply !== -2) return toRecord(reply);
+      // -2: the id exists already (2^-128 odds); draw another.
+    }
+  }
+
+  async acquire(): Promise<KeyRecord> {
+    const reply = await this.call("acquire", [this.options.settings.blockTtlMs]);
+    if (reply === null) throw new DomainError("no_available_key", "no key is available");
+    return toRecord(reply);
+  }
+
+  async get(keyId: string): Promise<KeyRecord> {
+    return toRecord(found(await this.call("get", [keyId])));
+  }
+
+  async release(keyId: string): Promise<KeyRecord> {
+    return toRecord(found(await this.call("release", [keyId])));
+  }
+
+  async keepAlive(keyId: string): Promise<KeyRecord> {
+    return toRecord(found(await this.call("keep-alive", [keyId, this.options.settings.keyTtlMs])));
+  }
+
+  async delete(keyId: string): Promise<void> {
+    found(await this.call("delete", [keyId]));
+  }
+
+  /** Applies passed deadlines in bounded batches; returns how many. */
+  async sweep(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const applied = Number(await this.call("sweep", [SWEEP_BUDGET]));
+      total += applied;
+      if (applied < SWEEP_BUDGET || this.closed) return total;
+    }
+  }
+
+  isReady(): boolean {
+    return !this.closed && this.redis.status === "ready";
+  }
+
+  onReadyChange(listener: (ready: boolean) => void): void {
+    this.readyListeners.add(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.sweeper);
+    this.redis.disconnect();
+  }
+
+  private notify(ready: boolean): void {
+    for (const listener of this.readyListeners) listener(ready && !this.closed);
+  }
+
+  private async call(operation: Operation, args: readonly (string | number)[]): Promise<ScriptReply> {
+    const now = this.options.clock === undefined ? "" : String(this.options.clock.now());
+    try {
+      return await this.run(operation, this.keys, [now, ...args]);
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+}
+
+function found(reply: ScriptReply): ScriptReply {
+  if (reply === null) throw new DomainError("not_found", "key not found");
+  return reply;
+}
+
+function toRecord(reply: ScriptReply): KeyRecord {
+  if (!Array.isArray(reply) || reply.length !== 5) throw new Error(`unexpected script reply: ${JSON.stringify(reply)}`);
+  const [keyId, createdAt, expiresAt, blockedAt, releaseAt] = reply;
+  return {
+    keyId: String(keyId),
+    createdAt: Number(createdAt),
+    expiresAt: Number(expiresAt),
+    blockedAt: Number(blockedAt) === ABSENT ? null : Number(blockedAt),
+    releaseAt: Number(releaseAt) === ABSENT ? null : Number(releaseAt),
+  };
+}

@@ -1,0 +1,40 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type Redis from "ioredis";
+
+/** One Lua script per pool operation (bullmq's way); each runs atomically in one round trip. */
+export const OPERATIONS = ["create", "acquire", "get", "release", "keep-alive", "delete", "sweep"] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+/** Every script takes the pool's five keys (see lua/prelude.lua). */
+export const POOL_KEY_COUNT = 5;
+
+/** Script source: the shared prelude, then the operation. */
+export function scriptSource(operation: Operation): string {
+  const dir = join(__dirname, "lua");
+  return `${readFileSync(join(dir, "prelude.lua"), "utf8")}\n${readFileSync(join(dir, `${operation}.lua`), "utf8")}`;
+}
+
+/** A script reply: integers and strings, nil for "not found". */
+export type ScriptReply = null | number | (string | number)[];
+
+export type ScriptRunner = (operation: Operation, keys: readonly string[], args: readonly (string | number)[]) => Promise<ScriptReply>;
+
+/**
+ * Registers the scripts with ioredis, which runs them with EVALSHA and, on
+ * NOSCRIPT (a restarted or flushed server), sends the source once and carries on.
+ */
+export function defineScripts(redis: Redis): ScriptRunner {
+  for (const operation of OPERATIONS) {
+    redis.defineCommand(commandName(operation), { lua: scriptSource(operation), numberOfKeys: POOL_KEY_COUNT });
+  }
+  return (operation, keys, args) => {
+    const command = (redis as unknown as Record<string, (...a: (string | number)[]) => Promise<ScriptReply>>)[commandName(operation)];
+    if (command === undefined) throw new Error(`script ${operation} is not defined`);
+    return command.call(redis, ...keys, ...args);
+  };
+}
+
+function commandName(operation: Operation): string {
+  return `tokens_${operation.replace("-", "_")}`;
+}

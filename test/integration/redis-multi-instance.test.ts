@@ -1,0 +1,94 @@
+import { expect } from "chai";
+import { Code, createTokenClient, type ServiceError, type TokenClient } from "../../clients";
+import { type ServiceProcess, startServiceProcess } from "../support/process";
+import { TestRedis } from "../support/redis-server";
+
+const KEYS = 40;
+const ACQUIRES_PER_INSTANCE = 60;
+
+/** Two service processes on one redis-server: one pool, no key ever held twice, survives an outage. */
+describe("several instances on one Redis", function () {
+  this.timeout(120_000);
+  let redis: TestRedis;
+  let instances: ServiceProcess[] = [];
+  let clients: TokenClient[] = [];
+
+  before(async () => {
+    redis = await TestRedis.start();
+    const env = { STORE: "redis", REDIS_URL: redis.url, REDIS_PREFIX: "multi:", LOG_LEVEL: "warn" };
+    instances = await Promise.all([startServiceProcess(env), startServiceProcess(env)]);
+    clients = instances.map((instance) => createTokenClient(instance.grpcAddress));
+  });
+
+  after(async () => {
+    for (const client of clients) client.close();
+    for (const instance of instances) instance.child.kill("SIGTERM");
+    await Promise.all(instances.map((instance) => instance.exited));
+    await redis.stop();
+  });
+
+  const [a, b] = [() => clients[0] as TokenClient, () => clients[1] as TokenClient];
+  const http = (i: number) => `http://${instances[i]?.httpAddress}`;
+
+  it("serves one pool: hammered from both at once, every key is handed out exactly once", async () => {
+    const created = new Set<string>();
+    for (let i = 0; i < KEYS; i += 1) created.add((await (i % 2 ? a() : b()).create({})).keyId);
+    const attempts = clients.flatMap((client) =>
+      Array.from({ length: ACQUIRES_PER_INSTANCE }, () =>
+        client.acquire({}).then(
+          (response) => response.keyId,
+          (error: ServiceError) => error.code,
+        ),
+      ),
+    );
+    const outcomes = await Promise.all(attempts);
+    const acquired = outcomes.filter((outcome): outcome is string => typeof outcome === "string");
+    const refused = outcomes.filter((outcome) => outcome === Code.NOT_FOUND);
+    expect(acquired).to.have.length(KEYS);
+    expect(new Set(acquired)).to.deep.equal(created);
+    expect(refused).to.have.length(outcomes.length - KEYS);
+    // Each instance sees the other's blocks; release through the other one.
+    for (const keyId of acquired) expect((await b().get({ keyId })).isBlocked).to.equal(true);
+    for (const keyId of acquired) await a().release({ keyId });
+    for (const keyId of acquired) expect((await b().get({ keyId })).isBlocked).to.equal(false);
+  });
+
+  it("fails fast with UNAVAILABLE (REST 503) while Redis is down, then recovers with nothing lost", async () => {
+    const kept = (await a().create({})).keyId;
+    const held = (await a().acquire({})).keyId;
+    const before = await b().get({ keyId: kept });
+
+    await redis.kill();
+    await waitFor(async () => (await fetch(`${http(0)}/healthz`)).status === 503);
+    const started = Date.now();
+    const failure = await b().get({ keyId: kept }).catch((error: ServiceError) => error);
+    expect((failure as ServiceError).code).to.equal(Code.UNAVAILABLE);
+    expect(Date.now() - started, "fails fast").to.be.lessThan(3000);
+    const rest = await fetch(`${http(1)}/keys/${kept}`);
+    expect(rest.status).to.equal(503);
+    expect(await rest.json()).to.include({ code: Code.UNAVAILABLE });
+
+    await redis.up();
+    await waitFor(async () => (await fetch(`${http(0)}/healthz`)).status === 200 && (await fetch(`${http(1)}/healthz`)).status === 200);
+    // Same deadlines as before the outage (absolute instants, kept by the append-only file).
+    expect(await b().get({ keyId: kept })).to.deep.equal(before);
+    expect((await a().get({ keyId: held })).isBlocked, "a held key stays held").to.equal(true);
+    const again = new Set<string>();
+    for (;;) {
+      const next = await b().acquire({}).catch(() => undefined);
+      if (next === undefined) break;
+      again.add(next.keyId);
+    }
+    expect(again.has(held), "the held key is not handed out twice").to.equal(false);
+    expect(again.has(kept)).to.equal(true);
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (await condition().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error("condition not met in 20 s");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
