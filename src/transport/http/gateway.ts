@@ -76,7 +76,8 @@ export class Gateway {
     const method = this.methods.get(route.grpcPath) as BoundMethod;
     const context: CallContext = { method: route.grpcPath, transport: "http", requestId };
     try {
-      const body = parseBody(request);
+      // A route that takes no body ignores one, as grpc-gateway does.
+      const body = route.body === "" ? undefined : parseBody(request);
       const message = method.definition.requestDeserialize(Buffer.from(encodeRequest(route, { variables, query: request.query, body })));
       const response = await method.invoke(message, context);
       const json = decodeResponse(route, method.definition.responseSerialize(response));

@@ -10,6 +10,7 @@ import {
   toJson,
 } from "@bufbuild/protobuf";
 import { CallError, Code } from "../../service/status";
+import { decodePathValue } from "./path-template";
 import type { Route } from "./routes";
 
 /**
@@ -40,7 +41,9 @@ export function encodeRequest(route: Route, parts: RequestParts): Uint8Array {
     if (parts.body !== undefined) setPath(input, json, route.body, parts.body);
     bound.add(route.body);
   }
-  for (const [fieldPath, value] of parts.variables) {
+  for (const [fieldPath, raw] of parts.variables) {
+    const value = decodePathValue(raw);
+    if (value === undefined) throw invalid(`malformed percent-encoding in path variable ${fieldPath}`);
     setPath(input, json, fieldPath, value);
     bound.add(fieldPath);
   }
@@ -57,7 +60,8 @@ export function encodeRequest(route: Route, parts: RequestParts): Uint8Array {
     }
   }
   try {
-    return toBinary(input, fromJson(input, json));
+    // Unknown JSON fields are dropped, as grpc-gateway's default marshaler does (DiscardUnknown).
+    return toBinary(input, fromJson(input, json, { ignoreUnknownFields: true }));
   } catch (error) {
     throw invalid(error instanceof Error ? error.message : "the request does not match its schema");
   }
@@ -139,11 +143,18 @@ function setPath(desc: DescMessage, json: JsonObject, path: string, value: JsonV
 function queryValue(field: DescField, text: string): JsonValue {
   if (field.fieldKind !== "list" && field.fieldKind !== "scalar") return text;
   if (field.scalar === ScalarType.BOOL) {
-    if (text === "true" || text === "false") return text === "true";
-    throw invalid(`${field.name} must be true or false`);
+    const parsed = PARSE_BOOL[text];
+    if (parsed === undefined) throw invalid(`${field.name} must be true or false`);
+    return parsed;
   }
   return text;
 }
+
+/** The spellings Go's strconv.ParseBool accepts, as grpc-gateway's query parser does. */
+const PARSE_BOOL: Readonly<Record<string, boolean>> = Object.fromEntries([
+  ...["1", "t", "T", "TRUE", "true", "True"].map((text) => [text, true] as const),
+  ...["0", "f", "F", "FALSE", "false", "False"].map((text) => [text, false] as const),
+]);
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -98,9 +98,8 @@ function pieceOf(token: string, source: string): Piece {
 }
 
 /**
- * Matches a request path (without query) and returns the bound variables, or
- * undefined. Variables bound to one segment are percent-decoded; multi-segment
- * ones keep "/" as the separator (grpc-gateway's default unescaping).
+ * Matches a request path (without query) and returns the bound variables, still
+ * percent-encoded (see decodePathValue), or undefined when the path does not match.
  */
 export function matchTemplate(template: PathTemplate, path: string): Map<string, string> | undefined {
   if (!path.startsWith("/")) return undefined;
@@ -123,17 +122,18 @@ export function matchTemplate(template: PathTemplate, path: string): Map<string,
   const bound = new Map<string, string>();
   for (const capture of template.captures) {
     const last = pieces[capture.to - 1]?.kind === "rest" ? segments.length : capture.to;
-    const parts = segments.slice(capture.from, last);
-    const decoded = parts.map(safeDecode);
-    if (decoded.some((part) => part === undefined)) return undefined;
-    bound.set(capture.field, (decoded as string[]).join("/"));
+    bound.set(capture.field, segments.slice(capture.from, last).join("/"));
   }
   return bound;
 }
 
-function safeDecode(segment: string): string | undefined {
+/**
+ * Percent-decodes a bound variable segment by segment, so a multi-segment
+ * variable keeps "/" as its separator. Undefined when the encoding is malformed.
+ */
+export function decodePathValue(raw: string): string | undefined {
   try {
-    return decodeURIComponent(segment);
+    return raw.includes("%") ? raw.split("/").map(decodeURIComponent).join("/") : raw;
   } catch {
     return undefined;
   }
