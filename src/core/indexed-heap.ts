@@ -4,22 +4,24 @@
  * index lets a deadline be moved or removed in O(log n) when a key is kept alive,
  * released or deleted, so the heap never holds stale entries.
  *
- * Layout is struct-of-arrays on typed arrays: no object per entry.
+ * Layout is struct-of-arrays on typed arrays: no object per entry. Priorities sit
+ * beside their items in heap order, so a sift compares neighbours without a
+ * second random memory access per level.
  */
 export class IndexedMinHeap {
   /** heap[i] is the item at heap position i. */
   private heap: Int32Array;
+  /** priority[i] is the priority of heap[i]. */
+  private priority: Float64Array;
   /** position[item] is the item's heap position, or -1 when absent. */
   private position: Int32Array;
-  /** priority[item] is the item's priority; meaningful only while present. */
-  private priority: Float64Array;
   private count = 0;
 
   constructor(initialCapacity = 16) {
     const capacity = Math.max(1, initialCapacity);
     this.heap = new Int32Array(capacity);
-    this.position = new Int32Array(capacity).fill(-1);
     this.priority = new Float64Array(capacity);
+    this.position = new Int32Array(capacity).fill(-1);
   }
 
   get size(): number {
@@ -32,7 +34,8 @@ export class IndexedMinHeap {
 
   /** The item's priority; NaN when the item is absent. */
   priorityOf(item: number): number {
-    return this.has(item) ? (this.priority[item] as number) : Number.NaN;
+    const at = item < this.position.length ? (this.position[item] as number) : -1;
+    return at >= 0 ? (this.priority[at] as number) : Number.NaN;
   }
 
   /** Inserts the item, or moves it to its new priority. O(log n). */
@@ -43,17 +46,12 @@ export class IndexedMinHeap {
     const at = this.position[item] as number;
     if (at < 0) {
       this.reserveSlots(this.count + 1);
-      this.priority[item] = priority;
-      this.heap[this.count] = item;
-      this.position[item] = this.count;
       this.count += 1;
-      this.siftUp(this.count - 1);
+      this.siftUp(this.count - 1, item, priority);
       return;
     }
-    const before = this.priority[item] as number;
-    this.priority[item] = priority;
-    if (priority < before) this.siftUp(at);
-    else this.siftDown(at);
+    if (priority < (this.priority[at] as number)) this.siftUp(at, item, priority);
+    else this.siftDown(at, item, priority);
   }
 
   /** Removes the item if present. O(log n). */
@@ -64,12 +62,12 @@ export class IndexedMinHeap {
     this.position[item] = -1;
     this.count = last;
     if (at !== last) {
+      // The last item fills the hole; it may belong above or below it.
       const moved = this.heap[last] as number;
-      this.heap[at] = moved;
-      this.position[moved] = at;
-      // The moved item may belong above or below its new place.
-      this.siftUp(at);
-      this.siftDown(this.position[moved] as number);
+      const movedPriority = this.priority[last] as number;
+      const parentAt = (at - 1) >> 1;
+      if (at > 0 && movedPriority < (this.priority[parentAt] as number)) this.siftUp(at, moved, movedPriority);
+      else this.siftDown(at, moved, movedPriority);
     }
     return true;
   }
@@ -81,7 +79,7 @@ export class IndexedMinHeap {
 
   /** The smallest priority, or +Infinity when empty. */
   peekPriority(): number {
-    return this.count > 0 ? (this.priority[this.heap[0] as number] as number) : Number.POSITIVE_INFINITY;
+    return this.count > 0 ? (this.priority[0] as number) : Number.POSITIVE_INFINITY;
   }
 
   /** Removes and returns the item with the smallest priority, or -1 when empty. */
@@ -91,43 +89,48 @@ export class IndexedMinHeap {
     return top;
   }
 
-  private siftUp(start: number): void {
+  /** Places `item` with priority `p` at or above heap position `start`. */
+  private siftUp(start: number, item: number, p: number): void {
     const { heap, position, priority } = this;
-    const item = heap[start] as number;
-    const p = priority[item] as number;
     let at = start;
     while (at > 0) {
       const parentAt = (at - 1) >> 1;
+      const parentPriority = priority[parentAt] as number;
+      if (parentPriority <= p) break;
       const parent = heap[parentAt] as number;
-      if ((priority[parent] as number) <= p) break;
       heap[at] = parent;
+      priority[at] = parentPriority;
       position[parent] = at;
       at = parentAt;
     }
     heap[at] = item;
+    priority[at] = p;
     position[item] = at;
   }
 
-  private siftDown(start: number): void {
+  /** Places `item` with priority `p` at or below heap position `start`. */
+  private siftDown(start: number, item: number, p: number): void {
     const { heap, position, priority, count } = this;
-    const item = heap[start] as number;
-    const p = priority[item] as number;
     let at = start;
     for (;;) {
       const left = 2 * at + 1;
       if (left >= count) break;
       const right = left + 1;
       let child = left;
-      if (right < count && (priority[heap[right] as number] as number) < (priority[heap[left] as number] as number)) {
+      let childPriority = priority[left] as number;
+      if (right < count && (priority[right] as number) < childPriority) {
         child = right;
+        childPriority = priority[right] as number;
       }
+      if (childPriority >= p) break;
       const childItem = heap[child] as number;
-      if ((priority[childItem] as number) >= p) break;
       heap[at] = childItem;
+      priority[at] = childPriority;
       position[childItem] = at;
       at = child;
     }
     heap[at] = item;
+    priority[at] = p;
     position[item] = at;
   }
 
@@ -137,16 +140,17 @@ export class IndexedMinHeap {
     const position = new Int32Array(capacity).fill(-1);
     position.set(this.position);
     this.position = position;
-    const priority = new Float64Array(capacity);
-    priority.set(this.priority);
-    this.priority = priority;
   }
 
   private reserveSlots(needed: number): void {
     if (needed <= this.heap.length) return;
-    const heap = new Int32Array(grownCapacity(this.heap.length, needed));
+    const capacity = grownCapacity(this.heap.length, needed);
+    const heap = new Int32Array(capacity);
     heap.set(this.heap);
     this.heap = heap;
+    const priority = new Float64Array(capacity);
+    priority.set(this.priority);
+    this.priority = priority;
   }
 }
 

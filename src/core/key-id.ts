@@ -31,13 +31,19 @@ const BATCH = 256;
 const entropy = Buffer.alloc(ID_BYTES * BATCH);
 let offset = entropy.length;
 
-/** A new key id: 128 bits from the CSPRNG, base64url without padding. */
-export function randomKeyId(): string {
+/** Fills `out` with 16 bytes (128 bits) from the CSPRNG. */
+export function randomIdBytes(out: Uint8Array): void {
   if (offset === entropy.length) {
     randomFillSync(entropy);
     offset = 0;
   }
-  const id = entropy.toString("base64url", offset, offset + ID_BYTES);
+  out.set(entropy.subarray(offset, offset + ID_BYTES));
   offset += ID_BYTES;
-  return id;
+}
+
+/** A new key id: 128 bits from the CSPRNG, base64url without padding (22 characters). */
+export function randomKeyId(): string {
+  const bytes = Buffer.alloc(ID_BYTES);
+  randomIdBytes(bytes);
+  return bytes.toString("base64url");
 }

@@ -1,7 +1,8 @@
 import type { Clock } from "./clock";
 import { DomainError } from "./errors";
 import { grownCapacity, IndexedMinHeap } from "./indexed-heap";
-import { randomKeyId } from "./key-id";
+import { randomIdBytes } from "./key-id";
+import { KeyIdTable } from "./key-id-table";
 
 export interface PoolSettings {
   /** How long a key lives without a keep-alive (ms). */
@@ -26,7 +27,7 @@ export interface KeyRecord {
 export interface PoolDependencies {
   /** Uniform in [0, 1): picks among available keys. Injected so tests can be deterministic. */
   readonly random?: () => number;
-  /** Makes new key ids; must be unguessable in production. */
+  /** Makes new key ids: canonical 128-bit base64url (22 characters), unguessable in production. */
   readonly newKeyId?: () => string;
 }
 
@@ -34,7 +35,8 @@ export interface PoolDependencies {
  * The in-memory key pool and its lifecycle rules. Pure: no timers, no wall clock,
  * no transport. Every operation is O(1) or O(log n):
  *
- * - keys live in slots; per-slot fields are typed arrays (struct-of-arrays);
+ * - keys live in slots; per-slot fields are typed arrays (struct-of-arrays), and
+ *   ids are 128-bit words in a hash table of our own (no string or Map entry per key);
  * - available keys sit in a dense array with swap-remove, so a uniform random
  *   pick is one index;
  * - expiry and release deadlines sit in two indexed min-heaps, updated in place
@@ -44,13 +46,23 @@ export interface PoolDependencies {
  * key, or the available set for Acquire) and eagerly by `expireDue`, which a
  * single scheduler outside the core calls in bounded slices.
  */
+// Field offsets within a slot's four entries of `times`.
+const CREATED = 0;
+const EXPIRES = 1;
+const BLOCKED = 2;
+const RELEASE = 3;
+
 export class KeyPool {
-  private readonly slotOfId = new Map<string, number>();
-  private readonly ids: (string | undefined)[] = [];
+  private readonly ids = new KeyIdTable();
   private readonly freeSlots: number[] = [];
-  private createdAt = new Float64Array(16);
-  /** blockedAt[slot] is NaN while the key is available. */
-  private blockedAt = new Float64Array(16);
+  /** Slots handed out so far (live or free). */
+  private slotCount = 0;
+  /**
+   * times[4 * slot + CREATED | EXPIRES | BLOCKED | RELEASE]: one slot's instants side by
+   * side, so a read touches one cache line; BLOCKED and RELEASE are NaN while available.
+   * The heaps hold the same deadlines in deadline order, for the sweeper.
+   */
+  private times = new Float64Array(4 * 16);
   /** availableAt[slot] is the slot's index in `available`, or -1. */
   private availableAt = new Int32Array(16).fill(-1);
   private available = new Int32Array(16);
@@ -60,7 +72,7 @@ export class KeyPool {
   /** Blocked keys only, by release_at. */
   private readonly releases = new IndexedMinHeap();
   private readonly random: () => number;
-  private readonly newKeyId: () => string;
+  private readonly newKeyId: (() => string) | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -68,33 +80,38 @@ export class KeyPool {
     dependencies: PoolDependencies = {},
   ) {
     this.random = dependencies.random ?? Math.random;
-    this.newKeyId = dependencies.newKeyId ?? randomKeyId;
+    this.newKeyId = dependencies.newKeyId;
   }
 
   /** Keys held, including any whose deadline passed but that no operation or sweep has applied yet. */
   get size(): number {
-    return this.slotOfId.size;
+    return this.ids.size;
   }
 
   create(): KeyRecord {
     const now = this.clock.now();
-    if (this.slotOfId.size >= this.settings.maxKeys) {
+    if (this.ids.size >= this.settings.maxKeys) {
       // Expired keys still count until swept; apply them before refusing.
       this.expireDue(Number.POSITIVE_INFINITY);
-      if (this.slotOfId.size >= this.settings.maxKeys) {
+      if (this.ids.size >= this.settings.maxKeys) {
         throw new DomainError("capacity_exhausted", `the pool holds its maximum of ${this.settings.maxKeys} keys`);
       }
     }
-    let keyId = this.newKeyId();
-    while (this.slotOfId.has(keyId)) keyId = this.newKeyId();
     const slot = this.allocateSlot();
-    this.ids[slot] = keyId;
-    this.slotOfId.set(keyId, slot);
-    this.createdAt[slot] = now;
-    this.blockedAt[slot] = Number.NaN;
-    this.expiry.set(slot, now + this.settings.keyTtlMs);
+    let keyId: string;
+    try {
+      keyId = this.addId(slot);
+    } catch (error) {
+      this.freeSlots.push(slot); // a refused injected id must not leak the slot
+      throw error;
+    }
+    const at = 4 * slot;
+    this.times[at + CREATED] = now;
+    this.times[at + BLOCKED] = Number.NaN;
+    this.times[at + RELEASE] = Number.NaN;
+    this.setExpiry(slot, now + this.settings.keyTtlMs);
     this.makeAvailable(slot);
-    return this.record(slot);
+    return this.record(slot, keyId);
   }
 
   /** Blocks one available key chosen uniformly at random and returns its record. */
@@ -105,34 +122,35 @@ export class KeyPool {
       const slot = this.available[Math.floor(this.random() * this.availableCount)] as number;
       // An expired key is gone the instant its deadline passes: drop it and draw again.
       // Each draw that drops a key is work that expiry owed anyway.
-      if (this.expiry.priorityOf(slot) <= now) {
+      if ((this.times[4 * slot + EXPIRES] as number) <= now) {
         this.removeSlot(slot);
         continue;
       }
       this.makeUnavailable(slot);
-      this.blockedAt[slot] = now;
+      this.times[4 * slot + BLOCKED] = now;
+      this.times[4 * slot + RELEASE] = now + this.settings.blockTtlMs;
       this.releases.set(slot, now + this.settings.blockTtlMs);
-      return this.record(slot);
+      return this.record(slot, this.ids.keyIdOf(slot));
     }
     throw new DomainError("no_available_key", "no key is available");
   }
 
   get(keyId: string): KeyRecord {
-    return this.record(this.liveSlot(keyId));
+    return this.record(this.liveSlot(keyId), keyId);
   }
 
   /** Makes a blocked key available; an available key is left as it is. */
   release(keyId: string): KeyRecord {
     const slot = this.liveSlot(keyId);
-    if (this.releases.has(slot)) this.unblock(slot);
-    return this.record(slot);
+    if (!Number.isNaN(this.times[4 * slot + RELEASE] as number)) this.unblock(slot);
+    return this.record(slot, keyId);
   }
 
   /** Pushes expires_at to now + KEY_TTL. Does not unblock. */
   keepAlive(keyId: string): KeyRecord {
     const slot = this.liveSlot(keyId);
-    this.expiry.set(slot, this.clock.now() + this.settings.keyTtlMs);
-    return this.record(slot);
+    this.setExpiry(slot, this.clock.now() + this.settings.keyTtlMs);
+    return this.record(slot, keyId);
   }
 
   delete(keyId: string): void {
@@ -167,17 +185,31 @@ export class KeyPool {
     return Math.min(this.expiry.peekPriority(), this.releases.peekPriority());
   }
 
+  /** A new id for the slot: 128 CSPRNG bits, or the injected generator's. A repeat draws again. */
+  private addId(slot: number): string {
+    const { newKeyId } = this;
+    if (newKeyId === undefined) return this.ids.addRandom(slot, randomIdBytes);
+    let keyId = newKeyId();
+    while (!this.ids.add(slot, keyId)) keyId = newKeyId();
+    return keyId;
+  }
+
   /** The slot of a key that still exists at `now`, with its passed release applied. */
   private liveSlot(keyId: string): number {
-    const slot = this.slotOfId.get(keyId);
-    if (slot === undefined) throw new DomainError("not_found", "key not found");
+    const slot = this.ids.find(keyId);
+    if (slot < 0) throw new DomainError("not_found", "key not found");
     const now = this.clock.now();
-    if (this.expiry.priorityOf(slot) <= now) {
+    if ((this.times[4 * slot + EXPIRES] as number) <= now) {
       this.removeSlot(slot);
       throw new DomainError("not_found", "key not found");
     }
-    if (this.releases.priorityOf(slot) <= now) this.unblock(slot);
+    if ((this.times[4 * slot + RELEASE] as number) <= now) this.unblock(slot);
     return slot;
+  }
+
+  private setExpiry(slot: number, expiresAt: number): void {
+    this.times[4 * slot + EXPIRES] = expiresAt;
+    this.expiry.set(slot, expiresAt);
   }
 
   private applyDueReleases(now: number): void {
@@ -186,18 +218,22 @@ export class KeyPool {
 
   private unblock(slot: number): void {
     this.releases.delete(slot);
-    this.blockedAt[slot] = Number.NaN;
+    this.times[4 * slot + BLOCKED] = Number.NaN;
+    this.times[4 * slot + RELEASE] = Number.NaN;
     this.makeAvailable(slot);
   }
 
-  private record(slot: number): KeyRecord {
-    const blocked = this.releases.has(slot);
+  private record(slot: number, keyId: string): KeyRecord {
+    const { times } = this;
+    const at = 4 * slot;
+    const releaseAt = times[at + RELEASE] as number;
+    const blocked = !Number.isNaN(releaseAt);
     return {
-      keyId: this.ids[slot] as string,
-      createdAt: this.createdAt[slot] as number,
-      expiresAt: this.expiry.priorityOf(slot),
-      blockedAt: blocked ? (this.blockedAt[slot] as number) : null,
-      releaseAt: blocked ? this.releases.priorityOf(slot) : null,
+      keyId,
+      createdAt: times[at + CREATED] as number,
+      expiresAt: times[at + EXPIRES] as number,
+      blockedAt: blocked ? (times[at + BLOCKED] as number) : null,
+      releaseAt: blocked ? releaseAt : null,
     };
   }
 
@@ -227,21 +263,17 @@ export class KeyPool {
     this.makeUnavailable(slot);
     this.expiry.delete(slot);
     this.releases.delete(slot);
-    this.slotOfId.delete(this.ids[slot] as string);
-    this.ids[slot] = undefined;
+    this.ids.remove(slot);
     this.freeSlots.push(slot);
   }
 
   private allocateSlot(): number {
     const reused = this.freeSlots.pop();
     if (reused !== undefined) return reused;
-    const slot = this.ids.length;
-    this.ids.push(undefined);
-    if (slot >= this.createdAt.length) {
-      this.createdAt = grow(this.createdAt, slot + 1);
-      this.blockedAt = grow(this.blockedAt, slot + 1);
-      this.availableAt = grow(this.availableAt, slot + 1, -1);
-    }
+    const slot = this.slotCount;
+    this.slotCount += 1;
+    if (4 * slot + 4 > this.times.length) this.times = grow(this.times, 4 * slot + 4);
+    if (slot >= this.availableAt.length) this.availableAt = grow(this.availableAt, slot + 1, -1);
     return slot;
   }
 }

@@ -170,10 +170,20 @@ describe("KeyPool", () => {
   });
 
   it("draws a new id when newKeyId repeats a live one", () => {
-    const ids = ["dup", "dup", "fresh"];
+    const [dup, fresh] = [randomKeyId(), randomKeyId()];
+    const ids = [dup, dup, fresh];
     const p = pool(new ManualClock(), { newKeyId: () => ids.shift() as string });
-    expect(p.create().keyId).to.equal("dup");
-    expect(p.create().keyId).to.equal("fresh");
+    expect(p.create().keyId).to.equal(dup);
+    expect(p.create().keyId).to.equal(fresh);
+    expect(p.get(dup).keyId).to.equal(dup);
+  });
+
+  it("refuses an injected id that is not a canonical 128-bit base64url id", () => {
+    for (const bad of ["dup", "A".repeat(21) + "B", "A".repeat(23), "A".repeat(21) + "+"]) {
+      const p = pool(new ManualClock(), { newKeyId: () => bad });
+      expect(() => p.create(), bad).to.throw(RangeError);
+      expect(p.size).to.equal(0);
+    }
   });
 
   it("reuses freed slots without leaking state into the new key", () => {

@@ -1,0 +1,110 @@
+/**
+ * `npm run bench:pool`: the pool core alone, no network. ns/op for every
+ * operation at several pool sizes, heap bytes per key, and the ratios the
+ * targets are stated in. `--smoke` runs tiny sizes (npm test uses it so the
+ * bench cannot rot); `--json FILE` writes the figures.
+ */
+import { writeFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import type { Clock } from "../src/core/clock";
+import { KeyPool } from "../src/core/key-pool";
+
+const argv = process.argv.slice(2);
+const smoke = argv.includes("--smoke");
+const jsonAt = argv.indexOf("--json");
+const jsonPath = jsonAt >= 0 ? argv[jsonAt + 1] : undefined;
+const SIZES = smoke ? [1e3, 1e4] : [1e3, 1e4, 1e5, 1e6];
+const OPS = ["create", "acquire", "release", "keepAlive", "get", "delete", "expire"] as const;
+type Op = (typeof OPS)[number];
+const KEY_TTL = 300_000;
+const BLOCK_TTL = 60_000;
+
+class BenchClock implements Clock {
+  constructor(public t = 1_800_000_000_000) {}
+  now(): number {
+    return this.t;
+  }
+}
+
+function time(count: number, body: (i: number) => void): number {
+  const started = performance.now();
+  for (let i = 0; i < count; i += 1) body(i);
+  return ((performance.now() - started) * 1e6) / count;
+}
+
+/** One size: a pool of `size` keys; each op timed over `m` calls on top of it, best of 5 rounds. */
+function measure(size: number): Record<Op, number> {
+  const clock = new BenchClock();
+  const pool = new KeyPool(clock, { keyTtlMs: KEY_TTL, blockTtlMs: BLOCK_TTL, maxKeys: 1e8 });
+  const m = Math.min(size, 20_000);
+  // m victims that expire first, then the pool proper one second later.
+  const victims: string[] = [];
+  for (let i = 0; i < m; i += 1) victims.push(pool.create().keyId);
+  clock.t += 1000;
+  const ids: string[] = [];
+  for (let i = 0; i < size; i += 1) ids.push(pool.create().keyId);
+  const pick = (i: number): string => ids[(i * 7919) % size] as string;
+  const best: Record<Op, number> = { create: Infinity, acquire: Infinity, release: Infinity, keepAlive: Infinity, get: Infinity, delete: Infinity, expire: Infinity };
+  const keep = (op: Op, ns: number): void => {
+    best[op] = Math.min(best[op], ns);
+  };
+  for (let round = 0; round < 5; round += 1) {
+    const extra: string[] = new Array(m);
+    keep("create", time(m, (i) => void (extra[i] = pool.create().keyId)));
+    keep("delete", time(m, (i) => pool.delete(extra[i] as string)));
+    const held: string[] = new Array(m);
+    keep("acquire", time(m, (i) => void (held[i] = pool.acquire().keyId)));
+    keep("release", time(m, (i) => void pool.release(held[i] as string)));
+    keep("keepAlive", time(m, (i) => void pool.keepAlive(pick(i))));
+    keep("get", time(m, (i) => void pool.get(pick(i))));
+  }
+  // Expiry processing: exactly the m victims are due; the sweeper's call, per key applied.
+  clock.t += KEY_TTL - 1000;
+  const started = performance.now();
+  const applied = pool.expireDue(m);
+  best.expire = ((performance.now() - started) * 1e6) / applied;
+  if (applied !== m || victims.length !== m) throw new Error(`expected ${m} expiries, applied ${applied}`);
+  return best;
+}
+
+function bytesPerKey(size: number): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return Number.NaN;
+  const used = (): number => {
+    gc();
+    gc();
+    const usage = process.memoryUsage();
+    return usage.heapUsed + usage.arrayBuffers;
+  };
+  const before = used();
+  const pool = new KeyPool(new BenchClock(), { keyTtlMs: KEY_TTL, blockTtlMs: BLOCK_TTL, maxKeys: 1e8 });
+  for (let i = 0; i < size; i += 1) pool.create();
+  const after = used();
+  if (pool.size !== size) throw new Error("pool lost keys");
+  return (after - before) / size;
+}
+
+measure(SIZES[0] as number); // warm-up: let the JIT settle before anything is kept
+const results = SIZES.map((size) => ({ size, ns: measure(size) }));
+const largest = SIZES[SIZES.length - 1] as number;
+const memory = { size: largest, bytesPerKey: bytesPerKey(largest) };
+
+const pad = (text: string | number, width: number): string => String(text).padStart(width);
+const first = results[0] as (typeof results)[number];
+const ratioAt = (size: number) => results.find((r) => r.size === size) ?? results[results.length - 1]!;
+const mid = ratioAt(1e5);
+console.log(`pool core, ns/op (best of 5 rounds)        node ${process.version}`);
+console.log(`${"op".padEnd(10)}${SIZES.map((s) => pad(s.toExponential(0), 9)).join("")}${pad(`${mid.size.toExponential(0)}/1e3`, 10)}${pad("max/min", 9)}`);
+for (const op of OPS) {
+  const cells = results.map((r) => pad(r.ns[op].toFixed(0), 9)).join("");
+  const all = results.map((r) => r.ns[op]);
+  console.log(`${op.padEnd(10)}${cells}${pad((mid.ns[op] / first.ns[op]).toFixed(2), 10)}${pad((Math.max(...all) / Math.min(...all)).toFixed(2), 9)}`);
+}
+console.log(`memory: ${memory.bytesPerKey.toFixed(1)} bytes/key at ${largest.toExponential(0)} keys (heap + array buffers, after GC)`);
+
+const worstMidRatio = Math.max(...OPS.map((op) => mid.ns[op] / first.ns[op]));
+const slowestAtLargest = Math.max(...OPS.map((op) => ratioAt(largest).ns[op]));
+console.log(`targets: ${mid.size.toExponential(0)}/1e3 ≤ 2 → worst ${worstMidRatio.toFixed(2)}; every op < 1000 ns at ${largest.toExponential(0)} → slowest ${slowestAtLargest.toFixed(0)} ns; ≤ 120 B/key → ${memory.bytesPerKey.toFixed(0)}`);
+if (jsonPath !== undefined) {
+  writeFileSync(jsonPath, JSON.stringify({ bench: "pool", date: new Date().toISOString(), node: process.version, smoke, results, memory }, null, 2) + "\n");
+}
