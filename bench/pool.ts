@@ -5,14 +5,18 @@
  * bench cannot rot); `--json FILE` writes the figures.
  */
 import { writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
 import { performance } from "node:perf_hooks";
 import type { Clock } from "../src/core/clock";
+import { lineChart } from "./svg-chart";
 import { KeyPool } from "../src/core/key-pool";
 
 const argv = process.argv.slice(2);
 const smoke = argv.includes("--smoke");
 const jsonAt = argv.indexOf("--json");
 const jsonPath = jsonAt >= 0 ? argv[jsonAt + 1] : undefined;
+const svgAt = argv.indexOf("--svg");
+const svgPath = svgAt >= 0 ? argv[svgAt + 1] : undefined;
 const SIZES = smoke ? [1e3, 1e4] : [1e3, 1e4, 1e5, 1e6];
 const OPS = ["create", "acquire", "release", "keepAlive", "get", "delete", "expire"] as const;
 type Op = (typeof OPS)[number];
@@ -106,5 +110,10 @@ const worstMidRatio = Math.max(...OPS.map((op) => mid.ns[op] / first.ns[op]));
 const slowestAtLargest = Math.max(...OPS.map((op) => ratioAt(largest).ns[op]));
 console.log(`targets: ${mid.size.toExponential(0)}/1e3 ≤ 2 → worst ${worstMidRatio.toFixed(2)}; every op < 1000 ns at ${largest.toExponential(0)} → slowest ${slowestAtLargest.toFixed(0)} ns; ≤ 120 B/key → ${memory.bytesPerKey.toFixed(0)}`);
 if (jsonPath !== undefined) {
-  writeFileSync(jsonPath, JSON.stringify({ bench: "pool", date: new Date().toISOString(), node: process.version, smoke, results, memory }, null, 2) + "\n");
+  const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30) };
+  writeFileSync(jsonPath, JSON.stringify({ bench: "pool", date: new Date().toISOString(), node: process.version, machine, smoke, results, memory }, null, 2) + "\n");
+}
+if (svgPath !== undefined) {
+  const series = OPS.map((op) => ({ name: op, points: results.map((r) => [r.size, r.ns[op]] as const) }));
+  writeFileSync(svgPath, lineChart(`pool core: ns/op against pool size (${process.version})`, "keys in the pool", "ns per operation", series));
 }
