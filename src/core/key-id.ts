@@ -37,7 +37,8 @@ export function randomIdBytes(out: Uint8Array): void {
     randomFillSync(entropy);
     offset = 0;
   }
-  out.set(entropy.subarray(offset, offset + ID_BYTES));
+  // A plain copy: subarray() would allocate a Buffer per id.
+  for (let i = 0; i < ID_BYTES; i += 1) out[i] = entropy[offset + i] as number;
   offset += ID_BYTES;
 }
 
