@@ -21,7 +21,10 @@ export function createHttpApp(parts: HttpServerParts): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag");
+  app.set("query parser", false); // the gateway parses the query string itself
   const openApi = JSON.stringify(parts.openApi);
+  // The gateway is the first layer: API calls, the hot path, skip the router's other layers.
+  app.use(expressGateway(parts.gateway, { bodyLimitBytes: parts.bodyLimitBytes, fallthrough: true }));
   app.get("/healthz", (_req, res) => {
     const serving = parts.isServing();
     res.status(serving ? 200 : 503).json({ status: serving ? "SERVING" : "NOT_SERVING" });
@@ -29,7 +32,7 @@ export function createHttpApp(parts: HttpServerParts): express.Express {
   app.get("/openapi.json", (_req, res) => {
     res.type("application/json").send(openApi);
   });
-  app.use(expressGateway(parts.gateway, { bodyLimitBytes: parts.bodyLimitBytes }));
+  app.use((req: Request, res: Response) => send(res, errorResponse(requestIdOf(req.headers), 404, Code.NOT_FOUND, "Not Found")));
   // Anything thrown past the gateway (it answers its own errors): JSON, never Express's HTML page.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     parts.onError(error);
