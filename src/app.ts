@@ -15,7 +15,7 @@ import { createGrpcServer, listenGrpc, stopGrpc } from "./transport/grpc/server"
 import { Gateway } from "./transport/http/gateway";
 import { openApiDocument } from "./transport/http/openapi";
 import { routesFromDescriptors } from "./transport/http/routes";
-import { boundPort, createHttpApp, listenHttp, stopHttp } from "./transport/http/server";
+import { boundPort, listenHttp, restRequestListener, stopHttp } from "./transport/http/server";
 import { BODY_LIMIT_BYTES, TOKEN_REST_OPTIONS } from "./transport/http/token-rest";
 
 export const TOKEN_SERVICE = "tokens.v1.TokenService";
@@ -52,7 +52,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const routes = routesFromDescriptors(descriptorRegistry(), [TOKEN_SERVICE]);
   const gateway = new Gateway(routes, tokens.methods, TOKEN_REST_OPTIONS);
   const grpcServer = createGrpcServer({ services: [{ name: TOKEN_SERVICE, bound: tokens }], health });
-  const httpApp = createHttpApp({
+  const rest = restRequestListener({
     gateway,
     openApi: openApiDocument(routes, TOKEN_REST_OPTIONS),
     isServing: () => health.isServing(),
@@ -64,7 +64,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   let grpcPort: number;
   try {
     grpcPort = await listenGrpc(grpcServer, config.host, config.grpcPort);
-    httpServer = await listenHttp(httpApp, config.host, config.httpPort);
+    httpServer = await listenHttp(rest, config.host, config.httpPort);
   } catch (error) {
     grpcServer.forceShutdown();
     httpServer?.close();

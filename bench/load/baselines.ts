@@ -1,0 +1,82 @@
+/**
+ * The bare baselines the service is measured against, each run as its own
+ * process: `baselines.ts grpc` is grpc-js with the generated TokenService
+ * definition (same (de)serialisers as the service) answering constants, and
+ * `baselines.ts rest` is an Express 5 app answering the same JSON on the same
+ * paths. They do no work but the framework's, so service/baseline is the share
+ * of the framework's ceiling the service keeps. Prints `{"grpc": …}` or
+ * `{"http": …}` once listening, like the service's start-up line.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import express from "express";
+import { type GetResponse, type TokenServiceServer, TokenServiceService } from "../../clients/generated/tokens/v1/tokens";
+
+// Answers shaped like the service's: a 22-character id (128 bits, base64url), millisecond timestamps.
+const KEY_ID = "AAAAAAAAAAAAAAAAAAAAAA";
+const NOW = new Date("2026-01-01T00:00:00.123Z");
+const LATER = new Date("2026-01-01T00:05:00.123Z");
+const GET: GetResponse = { isBlocked: false, blockedAt: undefined, createdAt: NOW, expiresAt: LATER, releaseAt: undefined };
+
+function grpcBaseline(): void {
+  // Plain callbacks, answered at once: nothing but grpc-js and the message codecs.
+  const handlers: TokenServiceServer = {
+    create: (_call, callback) => callback(null, { keyId: KEY_ID }),
+    acquire: (_call, callback) => callback(null, { keyId: KEY_ID }),
+    get: (_call, callback) => callback(null, GET),
+    delete: (_call, callback) => callback(null, {}),
+    release: (_call, callback) => callback(null, {}),
+    keepAlive: (_call, callback) => callback(null, { expiresAt: LATER }),
+  };
+  const server = new Server();
+  server.addService(TokenServiceService, handlers);
+  server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, port) => {
+    if (error) throw error;
+    console.log(JSON.stringify({ grpc: `127.0.0.1:${port}` }));
+  });
+  process.once("SIGTERM", () => server.forceShutdown());
+}
+
+/**
+ * The bare Express app. `expressModule` lets the Express study (express-study.ts)
+ * build the very same app on Express 4.
+ */
+export function bareExpressApp(expressModule: typeof express): express.Express {
+  const app = expressModule();
+  // The service's own settings (src/transport/http/server.ts), so neither side pays for ETags.
+  app.disable("x-powered-by");
+  app.disable("etag");
+  const acquired = { keyId: KEY_ID };
+  const described = { isBlocked: false, blockedAt: null, createdAt: NOW.toISOString(), expiresAt: LATER.toISOString(), releaseAt: null };
+  app.get("/keys", (_req, res) => void res.json(acquired));
+  // A POST must read its body to answer honestly: the least a real Express route would do.
+  app.post("/keys", expressModule.json({ limit: 65536 }), (_req, res) => void res.status(201).json(acquired));
+  app.get("/keys/:keyId", (_req, res) => void res.json(described));
+  app.put("/keys/:keyId", (_req, res) => void res.json({}));
+  app.delete("/keys/:keyId", (_req, res) => void res.json({}));
+  app.put("/keepalive/:keyId", (_req, res) => void res.json({ expiresAt: LATER.toISOString() }));
+  return app;
+}
+
+/** Listens on a free port, prints `{"http": …}` (plus `extra`), closes on SIGTERM. */
+export function serveHttp(handler: Parameters<typeof createServer>[1], extra: Record<string, unknown> = {}): void {
+  const server = createServer(handler);
+  server.listen(0, "127.0.0.1", () => {
+    console.log(JSON.stringify({ http: `127.0.0.1:${(server.address() as AddressInfo).port}`, ...extra }));
+  });
+  process.once("SIGTERM", () => {
+    server.closeAllConnections();
+    server.close();
+  });
+}
+
+if (require.main === module) {
+  const kind = process.argv[2];
+  if (kind === "grpc") grpcBaseline();
+  else if (kind === "rest") serveHttp(bareExpressApp(express));
+  else {
+    process.stderr.write("usage: baselines.ts grpc|rest\n");
+    process.exit(2);
+  }
+}

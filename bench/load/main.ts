@@ -1,0 +1,138 @@
+/**
+ * `npm run bench:load`: the compiled service under network load, next to bare
+ * baselines measured side by side in the same run (part 2), the expiry storm
+ * (part 3) and the Redis store (part 4). Every server, load generator and Redis
+ * is its own process, stopped by pid at the end whatever happens.
+ *
+ *   --smoke          tiny sizes, 1 s runs (npm test runs it so the bench cannot rot)
+ *   --json FILE      also write the figures there (a full run always writes bench/results/load-<date>.json)
+ *   --section NAME   memory | storm | redis (repeatable; default all; STORE=redis alone selects redis)
+ *   --seconds N, --rounds N, --no-pin, --no-build
+ *
+ * Exits 1 when a row's figures are doubtful (failed calls, a drained pool): they are printed, marked "!".
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Row } from "./compare";
+import { removeCompiled } from "./compile";
+import { memorySection } from "./memory";
+import { ROOT, setPinning, stopAll } from "./procs";
+import { type RedisSection, redisSection } from "./redis";
+import { memoryTable, redisTable, stormTable } from "./report";
+import { settingsFor } from "./settings";
+import { type StormResult, stormSection } from "./storm";
+import { requireTools } from "./tools";
+
+const SECTIONS = ["memory", "storm", "redis"] as const;
+type Section = (typeof SECTIONS)[number];
+
+interface Options {
+  readonly smoke: boolean;
+  readonly json: string | undefined;
+  readonly sections: readonly Section[];
+  readonly seconds: number | undefined;
+  readonly rounds: number | undefined;
+  readonly pin: boolean;
+  readonly build: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const value = (flag: string): string | undefined => {
+    const at = argv.indexOf(flag);
+    return at >= 0 ? argv[at + 1] : undefined;
+  };
+  const count = (flag: string): number | undefined => {
+    const text = value(flag);
+    if (text === undefined) return undefined;
+    const parsed = Number(text);
+    if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${flag} takes a whole number ≥ 1`);
+    return parsed;
+  };
+  const named = argv.flatMap((arg, i) => (argv[i - 1] === "--section" ? [arg] : []));
+  for (const name of named) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--section takes ${SECTIONS.join(", ")}`);
+  const sections = named.length > 0 ? (named as Section[]) : process.env["STORE"] === "redis" ? (["redis"] as const) : SECTIONS;
+  return {
+    smoke: argv.includes("--smoke"),
+    json: value("--json"),
+    sections,
+    seconds: count("--seconds"),
+    rounds: count("--rounds"),
+    pin: !argv.includes("--no-pin"),
+    build: !argv.includes("--no-build"),
+  };
+}
+
+async function main(): Promise<number> {
+  const options = parseArgs(process.argv.slice(2));
+  const tools = ["h2load", ...(options.sections.includes("memory") ? ["wrk"] : []), ...(options.sections.includes("redis") ? ["redis-server", "redis-benchmark"] : [])];
+  requireTools(tools);
+  const pinned = setPinning(options.pin && cpus().length >= 2);
+  if (options.build) {
+    // The server under test is the compiled one, as `npm start` runs it.
+    const build = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+    if (build.status !== 0) throw new Error("npm run build failed");
+  }
+  const dir = mkdtempSync(join(tmpdir(), "tokens-bench-load-"));
+  const settings = settingsFor(options.smoke, dir, { seconds: options.seconds, rounds: options.rounds });
+  const began = Date.now();
+  const progress = (line: string): void => void process.stderr.write(`… ${((Date.now() - began) / 1000).toFixed(1)} s: ${line}\n`);
+  const out: string[] = [];
+  const print = (lines: readonly string[]): void => {
+    console.log(lines.join("\n") + "\n");
+    out.push(...lines);
+  };
+  print([
+    `bench:load${options.smoke ? " --smoke" : ""}  node ${process.version}, ${cpus().length} CPUs, ` +
+      (pinned ? `servers pinned to CPU ${settings.serverCpu}, load generators to CPU ${settings.loadCpu}` : "no CPU pinning"),
+  ]);
+  let memory: Row[] | undefined;
+  let storm: StormResult | undefined;
+  let redis: RedisSection | undefined;
+  try {
+    if (options.sections.includes("memory")) {
+      memory = await memorySection(settings, progress);
+      print(memoryTable(memory, settings));
+    }
+    if (options.sections.includes("storm")) {
+      storm = await stormSection(settings, progress);
+      print([...stormTable(storm), ...storm.problems.map((problem) => `  ! storm: ${problem}`)]);
+    }
+    if (options.sections.includes("redis")) {
+      redis = await redisSection(settings, progress);
+      print(redisTable(redis));
+    }
+  } finally {
+    await stopAll();
+    removeCompiled();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const report = { bench: "load", date: new Date().toISOString(), node: process.version, cpus: cpus().length, pinned, smoke: options.smoke, settings: { ...settings, dir: undefined }, memory, storm, redis };
+  const files = [...(options.json === undefined ? [] : [options.json]), ...(options.smoke ? [] : [defaultResultFile()])];
+  for (const file of files) writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
+  if (files.length > 0) console.log(`written: ${files.join(", ")}`);
+  const doubtful = [...(memory ?? []), ...(redis?.rows.map((entry) => entry.row) ?? [])].some((row) => row.problems.length > 0) || (storm?.problems.length ?? 0) > 0;
+  if (doubtful) console.log("some figures are doubtful (marked !): exit 1");
+  return doubtful ? 1 : 0;
+}
+
+function defaultResultFile(): string {
+  const dir = join(ROOT, "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `load-${new Date().toISOString().slice(0, 19).replace(/:/g, "-")}Z.json`);
+}
+
+// Ctrl-C or a kill: stop what we started, then go.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => void stopAll().finally(() => process.exit(130)));
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (error: unknown) => {
+    await stopAll();
+    process.stderr.write(`bench:load: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,50 @@
+/**
+ * Part 2: the compiled in-memory service against the bare baselines, every
+ * workload over gRPC (h2load) and REST (wrk), on a pool of `settings.pool` keys.
+ */
+import { createTokenClient } from "../../clients";
+import { grpcRow, restRow, type Row } from "./compare";
+import type { Settings } from "./settings";
+import { fillPool, grpcOf, startAll, startBaseline, startService, type Target } from "./targets";
+import { grpcWorkloads, restWorkloads } from "./workloads";
+
+export async function memorySection(settings: Settings, log: (line: string) => void): Promise<Row[]> {
+  const targets: Target[] = [];
+  try {
+    // KEY_TTL far beyond the bench: no expiry work mixed into these rows (part 3 measures that).
+    const [service, bareGrpc, bareRest] = (await startAll(
+      [
+        startService("service", settings, { STORE: "memory", KEY_TTL: "1h", BLOCK_TTL: settings.blockTtl }),
+        startBaseline("grpc", settings),
+        startBaseline("rest", settings),
+      ],
+      targets,
+    )) as [Target, Target, Target];
+    log(`memory: filling ${settings.pool} keys`);
+    await fillPool(service, settings.pool, settings);
+    const keyId = await liveKey(grpcOf(service));
+    const rows: Row[] = [];
+    // REST first: its Create+Delete pairs leave the pool as it was, while gRPC Create (last) grows it.
+    for (const workload of restWorkloads(keyId)) {
+      log(`memory: REST ${workload.name}`);
+      rows.push(await restRow(workload, [service, bareRest], settings));
+    }
+    for (const workload of grpcWorkloads(keyId)) {
+      log(`memory: gRPC ${workload.name}`);
+      rows.push(await grpcRow([workload, workload], [service, bareGrpc], settings, settings.pool));
+    }
+    return [...rows.filter((r) => r.transport === "gRPC"), ...rows.filter((r) => r.transport === "REST")];
+  } finally {
+    await Promise.all(targets.map((target) => target.process.stop()));
+  }
+}
+
+/** A key of the pool that every named-key workload uses (KEY_TTL keeps it alive for the whole bench). */
+export async function liveKey(address: string): Promise<string> {
+  const client = createTokenClient(address);
+  try {
+    return (await client.create({}, { timeoutMs: 5000 })).keyId;
+  } finally {
+    client.close();
+  }
+}

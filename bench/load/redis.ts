@@ -1,0 +1,181 @@
+/**
+ * Part 4: the same service with STORE=redis, against a redis-server of the
+ * bench's own, measured side by side with the memory store on the same gRPC
+ * workloads; the Redis commands each call costs, counted by Redis itself
+ * (INFO); and redis-benchmark EVALSHA of a trivial script as Redis's own
+ * ceiling for one script call per operation on this machine.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Redis from "ioredis";
+import { grpcRow, type Row } from "./compare";
+import { liveKey } from "./memory";
+import { JsonProcess, launch, runTool } from "./procs";
+import type { Settings } from "./settings";
+import { fillPool, grpcOf, startAll, startService, type Target } from "./targets";
+import { h2load } from "./tools";
+import { grpcFrame, grpcWorkloads, type GrpcWorkload } from "./workloads";
+
+export interface RoundTrips {
+  /** EVALSHA (and EVAL) calls Redis ran per service call. */
+  readonly evalshaPerOp: number;
+  /** Every command Redis ran per service call. */
+  readonly commandsPerOp: number;
+}
+
+export interface RedisCeiling {
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly clients: number;
+  readonly requests: number;
+}
+
+export interface RedisSection {
+  readonly rows: readonly { readonly row: Row; readonly roundTrips: RoundTrips }[];
+  readonly ceiling: RedisCeiling;
+}
+
+/** A redis-server on a free port with no persistence at all: the bench measures Redis, not the disk. */
+class BenchRedis {
+  private constructor(
+    readonly port: number,
+    private readonly process: JsonProcess,
+    private readonly dir: string,
+  ) {}
+
+  static async start(): Promise<BenchRedis> {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "tokens-bench-redis-"));
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"];
+    const redis = new BenchRedis(port, new JsonProcess("redis-server", launch("redis-server", args)), dir);
+    const deadline = Date.now() + 10_000;
+    while (!(await redis.pings())) {
+      if (Date.now() > deadline) {
+        await redis.stop();
+        throw new Error("redis-server did not answer PING in 10 s");
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  client(): Redis {
+    const client = new Redis(this.url, { maxRetriesPerRequest: 1 });
+    client.on("error", () => undefined);
+    return client;
+  }
+
+  async stop(): Promise<void> {
+    await this.process.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async pings(): Promise<boolean> {
+    const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    client.on("error", () => undefined);
+    try {
+      await client.connect();
+      return (await client.ping()) === "PONG";
+    } catch {
+      return false;
+    } finally {
+      client.disconnect();
+    }
+  }
+}
+
+export async function redisSection(settings: Settings, log: (line: string) => void): Promise<RedisSection> {
+  const redis = await BenchRedis.start();
+  const admin = redis.client();
+  const targets: Target[] = [];
+  try {
+    const env = { KEY_TTL: "1h", BLOCK_TTL: settings.blockTtl };
+    const [memory, onRedis] = (await startAll(
+      [
+        startService("memory store", settings, { ...env, STORE: "memory" }),
+        startService("redis store", settings, { ...env, STORE: "redis", REDIS_URL: redis.url, REDIS_PREFIX: "bench:" }),
+      ],
+      targets,
+    )) as [Target, Target];
+    log(`redis: filling ${settings.pool} keys in each store`);
+    await Promise.all([fillPool(memory, settings.pool, settings), fillPool(onRedis, settings.pool, settings)]);
+    const memoryWorkloads = grpcWorkloads(await liveKey(grpcOf(memory)));
+    const redisWorkloads = grpcWorkloads(await liveKey(grpcOf(onRedis)));
+    const rows: { row: Row; roundTrips: RoundTrips }[] = [];
+    for (const [index, workload] of redisWorkloads.entries()) {
+      log(`redis: gRPC ${workload.name}`);
+      const roundTrips = await countRoundTrips(admin, onRedis, workload, settings);
+      // A = redis, B = memory: the row's ratio is then redis ÷ memory.
+      const row = await grpcRow([workload, memoryWorkloads[index] as GrpcWorkload], [onRedis, memory], settings, settings.pool);
+      rows.push({ row, roundTrips });
+    }
+    log("redis: redis-benchmark EVALSHA");
+    const ceiling = await evalshaCeiling(admin, redis.port, settings);
+    return { rows, ceiling };
+  } finally {
+    admin.disconnect();
+    await Promise.all(targets.map((target) => target.process.stop()));
+    await redis.stop();
+  }
+}
+
+/** A counted run (h2load -n) between two INFO snapshots: what Redis ran per call, sweeps included. */
+async function countRoundTrips(admin: Redis, target: Target, workload: GrpcWorkload, settings: Settings): Promise<RoundTrips> {
+  const calls = settings.smoke ? 200 : 2000;
+  const bodyFile = join(settings.dir, "round-trips.bin");
+  writeFileSync(bodyFile, grpcFrame(workload.message));
+  const before = await commandCounts(admin);
+  await h2load({
+    urls: workload.methods.map((method) => `http://${grpcOf(target)}${method}`),
+    bodyFile,
+    clients: 1,
+    streams: 8,
+    seconds: 60,
+    count: calls,
+    cpu: settings.loadCpu,
+    dir: settings.dir,
+  });
+  const after = await commandCounts(admin);
+  // The INFO that took `before` is counted in `after`: one command that is not the service's.
+  return { evalshaPerOp: (after.evalsha - before.evalsha) / calls, commandsPerOp: (after.total - before.total - 1) / calls };
+}
+
+async function commandCounts(admin: Redis): Promise<{ evalsha: number; total: number }> {
+  const stats = await admin.info("commandstats");
+  const calls = (name: string): number => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+  const total = Number(/total_commands_processed:(\d+)/.exec(await admin.info("stats"))?.[1] ?? Number.NaN);
+  return { evalsha: calls("evalsha") + calls("eval"), total };
+}
+
+/** redis-benchmark EVALSHA of `return 1`: one script call per request, nothing else. */
+async function evalshaCeiling(admin: Redis, port: number, settings: Settings): Promise<RedisCeiling> {
+  const sha = (await admin.script("LOAD", "return 1")) as string;
+  const { benchmarkRequests: requests, benchmarkClients: clients } = settings.redis;
+  const result = await runTool("redis-benchmark", ["-p", String(port), "-n", String(requests), "-c", String(clients), "--csv", "EVALSHA", sha, "0"], {
+    cpu: settings.loadCpu,
+    timeoutMs: 120_000,
+  });
+  const row = result.stdout.split("\n").find((line) => line.startsWith('"EVALSHA'));
+  if (result.code !== 0 || row === undefined) throw new Error(`redis-benchmark exited ${result.code}: ${result.stderr || result.stdout}`);
+  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  const cells = row.split('","').map((cell) => cell.replace(/"/g, ""));
+  return { rps: Number(cells[1]), p50Ms: Number(cells[4]), p99Ms: Number(cells[6]), clients, requests };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}

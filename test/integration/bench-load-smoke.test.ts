@@ -1,0 +1,38 @@
+import { expect } from "chai";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { run } from "../support/run";
+
+// The load bench's smoke form (tiny pool, half-second runs), so the bench cannot rot.
+// It asserts that every part ran and printed its rows, never a figure: benchmarks are not tests.
+// Needs h2load (Debian nghttp2-client), wrk, redis-server and redis-benchmark; without them the bench fails loudly.
+describe("bench:load --smoke", function () {
+  this.timeout(180_000);
+
+  it("builds, loads the service and the baselines, runs the storm and the Redis store, and prints every row", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tokens-bench-smoke-"));
+    try {
+      const json = join(dir, "load.json");
+      const result = await run(process.execPath, ["--import", "tsx", "bench/load/main.ts", "--smoke", "--json", json], { timeoutMs: 170_000 });
+      expect(result.code, result.stdout + result.stderr).to.equal(0);
+      const lines = result.stdout.split("\n");
+      const row = (workload: string, transport: string): boolean => lines.some((line) => new RegExp(`^${workload.replace("+", "\\+")}\\s+${transport}\\s+\\d`).test(line));
+      for (const workload of ["Acquire+Release", "Get", "KeepAlive", "Create"]) expect(row(workload, "gRPC"), `gRPC ${workload} row`).to.equal(true);
+      for (const workload of ["Acquire+Release", "Get", "KeepAlive", "Create+Delete"]) expect(row(workload, "REST"), `REST ${workload} row`).to.equal(true);
+      expect(result.stdout).to.match(/target gRPC ≥ 0\.90 of bare grpc-js/);
+      expect(result.stdout).to.match(/target REST ≥ 0\.90 of bare Express/);
+      expect(result.stdout).to.match(/target p99 during ≤ 2 × before/);
+      for (const workload of ["Acquire+Release", "Get", "KeepAlive", "Create"]) {
+        expect(lines.some((line) => new RegExp(`^${workload.replace("+", "\\+")}\\s+\\d+\\s+[\\d.]+\\s+\\d+`).test(line)), `Redis ${workload} row`).to.equal(true);
+      }
+      expect(result.stdout).to.match(/redis-benchmark EVALSHA .*: \d+ req\/s/);
+      const report = JSON.parse(readFileSync(json, "utf8")) as { memory: unknown[]; storm: { runs: unknown[] }; redis: { rows: unknown[] } };
+      expect(report.memory).to.have.length(8);
+      expect(report.storm.runs).to.have.length(1);
+      expect(report.redis.rows).to.have.length(4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
