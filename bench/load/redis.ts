@@ -5,14 +5,13 @@
  * (INFO); and redis-benchmark EVALSHA of a trivial script as Redis's own
  * ceiling for one script call per operation on this machine.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { grpcRow, type Row } from "./compare";
 import { liveKey } from "./memory";
-import { JsonProcess, launch, runTool } from "./procs";
+import { TestRedis } from "../../test/support/redis-server";
+import { launch, runTool } from "./procs";
 import type { Settings } from "./settings";
 import { fillPool, grpcOf, startAll, startService, type Target } from "./targets";
 import { h2load } from "./tools";
@@ -38,61 +37,17 @@ export interface RedisSection {
   readonly ceiling: RedisCeiling;
 }
 
-/** A redis-server on a free port with no persistence at all: the bench measures Redis, not the disk. */
-class BenchRedis {
-  private constructor(
-    readonly port: number,
-    private readonly process: JsonProcess,
-    private readonly dir: string,
-  ) {}
-
-  static async start(): Promise<BenchRedis> {
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), "tokens-bench-redis-"));
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"];
-    const redis = new BenchRedis(port, new JsonProcess("redis-server", launch("redis-server", args)), dir);
-    const deadline = Date.now() + 10_000;
-    while (!(await redis.pings())) {
-      if (Date.now() > deadline) {
-        await redis.stop();
-        throw new Error("redis-server did not answer PING in 10 s");
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    return redis;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  client(): Redis {
-    const client = new Redis(this.url, { maxRetriesPerRequest: 1 });
-    client.on("error", () => undefined);
-    return client;
-  }
-
-  async stop(): Promise<void> {
-    await this.process.stop();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  private async pings(): Promise<boolean> {
-    const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-    client.on("error", () => undefined);
-    try {
-      await client.connect();
-      return (await client.ping()) === "PONG";
-    } catch {
-      return false;
-    } finally {
-      client.disconnect();
-    }
-  }
-}
-
 export async function redisSection(settings: Settings, log: (line: string) => void): Promise<RedisSection> {
-  const redis = await BenchRedis.start();
+  // No persistence at all: the bench measures Redis, not the disk.
+  const redis = await TestRedis.start({
+    durable: false,
+    spawnServer: (args) => {
+      const child = launch("redis-server", args); // tracked, so it is stopped whatever happens
+      child.stdout?.resume(); // nobody reads its log: drain it so a full pipe never blocks it
+      child.stderr?.resume();
+      return child;
+    },
+  });
   const admin = redis.client();
   const targets: Target[] = [];
   try {
@@ -167,15 +122,4 @@ async function evalshaCeiling(admin: Redis, port: number, settings: Settings): P
   // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
   const cells = row.split('","').map((cell) => cell.replace(/"/g, ""));
   return { rps: Number(cells[1]), p50Ms: Number(cells[4]), p99Ms: Number(cells[6]), clients, requests };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }

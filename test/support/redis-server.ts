@@ -5,23 +5,32 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Redis from "ioredis";
 
+export interface TestRedisOptions {
+  /** Append-only file with fsync always, so a restart keeps every key (default). Off: no persistence at all. */
+  readonly durable?: boolean;
+  /** How to start `redis-server` with these arguments (the load bench pins and tracks its processes). */
+  readonly spawnServer?: (args: readonly string[]) => ChildProcess;
+}
+
 /**
- * A redis-server of the test's own, on a free port, with its data in a temp dir
- * (append-only file, fsync always, so a restart keeps every key). It never
- * touches a Redis it did not start; when redis-server is missing it fails loudly.
+ * A redis-server of the caller's own, on a free port, with its data in a temp dir.
+ * It never touches a Redis it did not start; when redis-server is missing it fails loudly.
  */
 export class TestRedis {
   private child: ChildProcess | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), "tokens-redis-"));
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly options: TestRedisOptions,
+  ) {}
 
-  static async start(): Promise<TestRedis> {
+  static async start(options: TestRedisOptions = {}): Promise<TestRedis> {
     const probe = spawnSync("redis-server", ["--version"]);
     if (probe.error !== undefined) {
-      throw new Error("redis-server is not installed (Debian package redis-server; .ci/run installs it)");
+      throw new Error("redis-server is not installed (Debian package redis-server; scripts/ensure-tools.sh installs it)");
     }
-    const server = new TestRedis(await freePort());
+    const server = new TestRedis(await freePort(), options);
     await server.up();
     return server;
   }
@@ -32,11 +41,9 @@ export class TestRedis {
 
   /** Starts (or restarts) the server on the same port and data dir. */
   async up(): Promise<void> {
-    const child = spawn(
-      "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
-      { stdio: "ignore" },
-    );
+    const persistence = this.options.durable === false ? ["--appendonly", "no"] : ["--appendonly", "yes", "--appendfsync", "always"];
+    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", "", ...persistence];
+    const child = this.options.spawnServer?.(args) ?? spawn("redis-server", args, { stdio: "ignore" });
     this.child = child;
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -64,7 +71,9 @@ export class TestRedis {
 
   /** A plain client for assertions (the caller disconnects it). */
   client(): Redis {
-    return new Redis(this.url, { lazyConnect: false, maxRetriesPerRequest: 1 });
+    const client = new Redis(this.url, { lazyConnect: false, maxRetriesPerRequest: 1 });
+    client.on("error", () => undefined);
+    return client;
   }
 
   private async pings(): Promise<boolean> {
