@@ -5,17 +5,9 @@ import { MemoryStore } from "../../src/store/memory/memory-store";
 import type { KeyStore } from "../../src/store/port";
 import { startHarness, type Harness } from "../support/harness";
 import { ManualClock } from "../support/manual-clock";
+import { codeOf } from "../support/grpc-code";
 
 const SECOND = 1000;
-
-async function codeOf(call: Promise<unknown>): Promise<number> {
-  try {
-    await call;
-  } catch (error) {
-    return (error as ServiceError).code;
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("gRPC TokenService over a real socket (manual clock)", () => {
   const clock = new ManualClock();

@@ -1,9 +1,10 @@
 import http from "node:http";
 import { expect } from "chai";
-import { Code, type ServiceError } from "../../clients";
+import { Code } from "../../clients";
 import { startHarness, type Harness } from "../support/harness";
 import { type HttpRequestOptions, httpRequest, type HttpResponse } from "../support/http-request";
 import { ManualClock } from "../support/manual-clock";
+import { codeOf } from "../support/grpc-code";
 
 /**
  * The REST shim over real HTTP, against the whole app (gRPC and REST on one
@@ -43,15 +44,6 @@ function allowOf(res: HttpResponse): string[] {
   const allow = res.headers["allow"];
   expect(allow, `Allow header of ${res.status} ${res.text}`).to.be.a("string");
   return (allow as string).split(",").map((method) => method.trim()).sort();
-}
-
-async function grpcCodeOf(call: Promise<unknown>): Promise<number> {
-  try {
-    await call;
-  } catch (error) {
-    return (error as ServiceError).code;
-  }
-  throw new Error("expected the call to fail");
 }
 
 describe("REST gateway over real HTTP (manual clock)", function () {
@@ -484,7 +476,7 @@ describe("REST gateway over real HTTP (manual clock)", function () {
       expectJson(await call("GET", "/keys"), 200, { keyId: grpcKey });
       expect((await h.client.get({ keyId: grpcKey })).isBlocked).to.equal(true);
       expectJson(await call("DELETE", `/keys/${grpcKey}`), 200, {});
-      expect(await grpcCodeOf(h.client.get({ keyId: grpcKey }))).to.equal(Code.NOT_FOUND);
+      expect(await codeOf(h.client.get({ keyId: grpcKey }))).to.equal(Code.NOT_FOUND);
       await h.client.delete({ keyId: restKey });
       expectError(await call("GET", `/keys/${restKey}`), 404, Code.NOT_FOUND);
     });
