@@ -92,7 +92,7 @@ export class Gateway {
 }
 
 /** The error body every failure carries: grpc-gateway's Status JSON. */
-export function errorBody(code: number, message: string): string {
+function errorBody(code: number, message: string): string {
   return JSON.stringify({ code, message, details: [] });
 }
 

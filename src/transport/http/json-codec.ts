@@ -48,7 +48,7 @@ export function encodeRequest(route: Route, parts: RequestParts): Uint8Array {
     bound.add(fieldPath);
   }
   // Query parameters fill the fields that neither the path nor a "*" body bound.
-  if (route.body !== "*") {
+  if (route.body !== "*" && parts.query.size > 0) {
     for (const name of new Set(parts.query.keys())) {
       if (bound.has(name)) continue;
       const field = resolvePath(input, name);

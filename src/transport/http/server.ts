@@ -32,12 +32,17 @@ export function restRequestListener(parts: HttpServerParts): (req: IncomingMessa
     next: (error?: unknown) => void,
   ) => void;
   return (req, res) =>
-    gateway(req, res, (error?: unknown) => {
-      if (error === undefined) return void app(req, res);
-      parts.onError(error);
-      if (res.headersSent) return void res.destroy();
-      send(res as Response, errorResponse(requestIdOf(req.headers), 500, Code.INTERNAL, "internal error"));
-    });
+    gateway(req, res, (error?: unknown) => (error === undefined ? void app(req, res) : failInternal(parts, req, res, error)));
+}
+
+/** An unexpected error: logged, then JSON 500 with no detail (never Express's HTML page or a stack trace). */
+function failInternal(parts: HttpServerParts, req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  parts.onError(error);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  send(res as Response, errorResponse(requestIdOf(req.headers), 500, Code.INTERNAL, "internal error"));
 }
 
 /** The Express app behind the gateway: /healthz, /openapi.json, and JSON for everything else. */
@@ -54,15 +59,7 @@ export function createHttpApp(parts: HttpServerParts): express.Express {
     res.type("application/json").send(openApi);
   });
   app.use((req: Request, res: Response) => send(res, errorResponse(requestIdOf(req.headers), 404, Code.NOT_FOUND, "Not Found")));
-  // Anything thrown in a route: JSON, never Express's HTML page.
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    parts.onError(error);
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    send(res, errorResponse(requestIdOf(req.headers), 500, Code.INTERNAL, "internal error"));
-  });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => failInternal(parts, req, res, error));
   return app;
 }
 
