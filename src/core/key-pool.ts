@@ -11,7 +11,25 @@ export interface PoolSettings {
   readonly blockTtlMs: number;
   /** Most keys the pool holds at once; Create beyond it is capacity_exhausted. */
   readonly maxKeys: number;
+  /**
+   * Most passed deadlines one call applies (and, for Acquire, most expired keys it
+   * draws and drops). Bounds the work of every call whatever the backlog; the
+   * sweeper applies the rest in slices. Default DEADLINE_BUDGET.
+   */
+  readonly deadlineBudget?: number;
 }
+
+/** Default of PoolSettings.deadlineBudget: about a millisecond of work at most. */
+export const DEADLINE_BUDGET = 1024;
+
+/**
+ * What Acquire answers when they spent their deadline budget before
+ * their answer was certain (a backlog of passed deadlines larger than the budget):
+ * nothing was handed out or refused; call again, after yielding, as the stores do.
+ * Each such call applies a full budget, so the backlog shrinks with every retry.
+ */
+export const CATCHING_UP: unique symbol = Symbol("catching up");
+export type CatchingUp = typeof CATCHING_UP;
 
 /** What the pool knows of one key. Times are absolute, in ms since the epoch. */
 export interface KeyRecord {
@@ -22,6 +40,13 @@ export interface KeyRecord {
   readonly blockedAt: number | null;
   /** Set while blocked: when the key is released by time. */
   readonly releaseAt: number | null;
+}
+
+/** How many keys the pool holds, by state. */
+export interface PoolCounts {
+  readonly total: number;
+  readonly available: number;
+  readonly blocked: number;
 }
 
 export interface PoolDependencies {
@@ -44,7 +69,9 @@ export interface PoolDependencies {
  *
  * Deadlines are applied lazily where a caller could observe them (the touched
  * key, or the available set for Acquire) and eagerly by `expireDue`, which a
- * single scheduler outside the core calls in bounded slices.
+ * single scheduler outside the core calls in bounded slices. No call applies more
+ * than `deadlineBudget` of them, so a storm of deadlines on one millisecond never
+ * stalls a caller: Acquire answers CATCHING_UP instead of working on.
  */
 // Field offsets within a slot's four entries of `times`.
 const CREATED = 0;
@@ -73,6 +100,7 @@ export class KeyPool {
   private readonly releases = new IndexedMinHeap();
   private readonly random: () => number;
   private readonly newKeyId: (() => string) | undefined;
+  private readonly budget: number;
 
   constructor(
     private readonly clock: Clock,
@@ -81,6 +109,8 @@ export class KeyPool {
   ) {
     this.random = dependencies.random ?? Math.random;
     this.newKeyId = dependencies.newKeyId;
+    this.budget = settings.deadlineBudget ?? DEADLINE_BUDGET;
+    if (!Number.isInteger(this.budget) || this.budget < 1) throw new RangeError("deadlineBudget must be a whole number ≥ 1");
   }
 
   /** Keys held, including any whose deadline passed but that no operation or sweep has applied yet. */
@@ -88,14 +118,22 @@ export class KeyPool {
     return this.ids.size;
   }
 
+  /** Held keys by state; O(1). A key whose deadline passed counts as before until it is applied. */
+  counts(): PoolCounts {
+    return { total: this.ids.size, available: this.availableCount, blocked: this.releases.size };
+  }
+
+  /**
+   * A new available key. At maxKeys, expired keys still count until applied: the
+   * earliest of them, if its expiry has passed, makes room (O(log n)); otherwise refused.
+   */
   create(): KeyRecord {
     const now = this.clock.now();
     if (this.ids.size >= this.settings.maxKeys) {
-      // Expired keys still count until swept; apply them before refusing.
-      this.expireDue(Number.POSITIVE_INFINITY);
-      if (this.ids.size >= this.settings.maxKeys) {
+      if (this.expiry.peekPriority() > now) {
         throw new DomainError("capacity_exhausted", `the pool holds its maximum of ${this.settings.maxKeys} keys`);
       }
+      this.removeSlot(this.expiry.peek());
     }
     const slot = this.allocateSlot();
     let keyId: string;
@@ -114,16 +152,31 @@ export class KeyPool {
     return this.record(slot, keyId);
   }
 
-  /** Blocks one available key chosen uniformly at random and returns its record. */
-  acquire(): KeyRecord {
+  /**
+   * Blocks one available key chosen uniformly at random and returns its record.
+   *
+   * First it applies up to a budget of passed releases, earliest first, so keys
+   * whose hold ended join the draw. While a larger backlog of passed releases
+   * waits (a release storm), the draw is uniform over the keys already available;
+   * the rest join, earliest first, a budget per call and per sweeper slice.
+   * An expired key drawn is dropped and the draw repeated, up to a budget of drops;
+   * past it the answer is CATCHING_UP, never an expired key and never a wrong
+   * "none available".
+   */
+  acquire(): KeyRecord | CatchingUp {
     const now = this.clock.now();
-    this.applyDueReleases(now);
+    for (let budget = this.budget; budget > 0 && this.releases.peekPriority() <= now; budget -= 1) {
+      this.unblock(this.releases.peek());
+    }
+    let drops = this.budget;
     while (this.availableCount > 0) {
       const slot = this.available[Math.floor(this.random() * this.availableCount)] as number;
       // An expired key is gone the instant its deadline passes: drop it and draw again.
       // Each draw that drops a key is work that expiry owed anyway.
       if ((this.times[4 * slot + EXPIRES] as number) <= now) {
         this.removeSlot(slot);
+        drops -= 1;
+        if (drops === 0) return CATCHING_UP;
         continue;
       }
       this.makeUnavailable(slot);
@@ -132,6 +185,8 @@ export class KeyPool {
       this.releases.set(slot, now + this.settings.blockTtlMs);
       return this.record(slot, this.ids.keyIdOf(slot));
     }
+    // Nothing available: certain only when no passed release is still waiting to be applied.
+    if (this.releases.peekPriority() <= now) return CATCHING_UP;
     throw new DomainError("no_available_key", "no key is available");
   }
 
@@ -210,10 +265,6 @@ export class KeyPool {
   private setExpiry(slot: number, expiresAt: number): void {
     this.times[4 * slot + EXPIRES] = expiresAt;
     this.expiry.set(slot, expiresAt);
-  }
-
-  private applyDueReleases(now: number): void {
-    while (this.releases.peekPriority() <= now) this.unblock(this.releases.peek());
   }
 
   private unblock(slot: number): void {

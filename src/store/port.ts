@@ -1,6 +1,6 @@
-import type { KeyRecord } from "../core/key-pool";
+import type { KeyRecord, PoolCounts } from "../core/key-pool";
 
-export type { KeyRecord } from "../core/key-pool";
+export type { KeyRecord, PoolCounts } from "../core/key-pool";
 
 /**
  * The storage port: whole pool operations, as bullmq does it, so each backend can
@@ -17,6 +17,12 @@ export interface KeyStore {
   release(keyId: string): Promise<KeyRecord>;
   keepAlive(keyId: string): Promise<KeyRecord>;
   delete(keyId: string): Promise<void>;
+  /**
+   * Keys held by state, in O(1) on every store (all instances' keys on Redis). Passed
+   * deadlines count as before until a call or the sweeper applies them (within about
+   * a second): counting them exactly would mean applying an unbounded backlog.
+   */
+  counts(): Promise<PoolCounts>;
   /** Whether the store can serve calls now (health reports NOT_SERVING otherwise). */
   isReady(): boolean;
   /** Calls `listener` whenever readiness changes (a store that is always ready never calls it). */

@@ -10,10 +10,18 @@ import type { PoolSettings } from "../../src/core/key-pool";
 import type { KeyRecord, KeyStore } from "../../src/store/port";
 import { ManualClock } from "./manual-clock";
 
-export type MakeStore = (
-  clock: ManualClock,
-  settings: PoolSettings,
-) => Promise<{ store: KeyStore; cleanup?: () => Promise<void> }>;
+export interface StoreUnderTest {
+  readonly store: KeyStore;
+  /**
+   * Runs the store's background reclamation once, now (the memory sweeper's slices,
+   * Redis's sweep script). Stores under test run no sweeper on their own, so the
+   * suite decides when one happens; it must never change what a caller sees.
+   */
+  readonly sweep: () => Promise<number>;
+  readonly cleanup?: () => Promise<void>;
+}
+
+export type MakeStore = (clock: ManualClock, settings: PoolSettings) => Promise<StoreUnderTest>;
 
 const KEY_TTL = 1000;
 const BLOCK_TTL = 300;
@@ -49,12 +57,16 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
 
     /** A fresh store on the shared clock; closed after the test. */
     async function open(overrides: Partial<PoolSettings> = {}): Promise<KeyStore> {
-      const { store, cleanup } = await makeStore(clock, { ...SETTINGS, ...overrides });
+      return (await openWithSweep(overrides)).store;
+    }
+
+    async function openWithSweep(overrides: Partial<PoolSettings> = {}): Promise<StoreUnderTest> {
+      const opened = await makeStore(clock, { ...SETTINGS, ...overrides });
       cleanups.push(async () => {
-        await cleanup?.();
-        await store.close(); // idempotent by the port's contract
+        await opened.cleanup?.();
+        await opened.store.close(); // idempotent by the port's contract
       });
-      return store;
+      return opened;
     }
 
     /** Moves the clock to an absolute time (never backwards). */
@@ -434,21 +446,99 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
       });
     });
 
+    describe("bounded work (deadline budget 4)", () => {
+      const BUDGET = 4;
+
+      it("acquire applies at most the budget of passed releases, earliest first, and draws among them", async () => {
+        const store = await open({ deadlineBudget: BUDGET });
+        for (let i = 0; i < 20; i += 1) await store.create();
+        // One acquire a millisecond: the holds end at t0 + 300 … t0 + 319, in this order.
+        const order: string[] = [];
+        for (let i = 0; i < 20; i += 1) {
+          at(t0 + i);
+          order.push((await store.acquire()).keyId);
+        }
+        at(t0 + 19 + BLOCK_TTL); // all 20 releases have passed, none applied yet
+        expect(await store.counts()).to.deep.equal({ total: 20, available: 0, blocked: 20 });
+        for (let k = 1; k <= 5; k += 1) {
+          const got = await store.acquire();
+          // The k-th acquire has applied the 4k earliest releases, so it drew among those keys.
+          expect(order.slice(0, BUDGET * k), `acquire ${k}`).to.include(got.keyId);
+          expect((await store.counts()).blocked, `after acquire ${k}`).to.equal(20 - BUDGET * k + k);
+        }
+        // The backlog is gone: the 15 keys not re-acquired are available.
+        expect(await store.counts()).to.deep.equal({ total: 20, available: 15, blocked: 5 });
+      });
+
+      it("acquire never hands out an expired key, however many expired keys it must drop first", async () => {
+        const store = await open({ deadlineBudget: BUDGET });
+        for (let i = 0; i < 50; i += 1) await store.create(); // expire at t0 + 1000
+        at(t0 + 1);
+        const live = await store.create();
+        at(t0 + KEY_TTL);
+        // 50 expired keys to drop, a budget of 4 per try: the store tries again until certain.
+        expect((await store.acquire()).keyId).to.equal(live.keyId);
+        await expectKind(store.acquire(), "no_available_key");
+      });
+
+      it("acquire answers no_available_key only once no passed release is left to apply", async () => {
+        const store = await open({ deadlineBudget: BUDGET });
+        for (let i = 0; i < 10; i += 1) await store.create();
+        for (let i = 0; i < 10; i += 1) await store.acquire();
+        at(t0 + BLOCK_TTL);
+        const handedOut = new Set<string>();
+        for (let i = 0; i < 10; i += 1) handedOut.add((await store.acquire()).keyId);
+        expect(handedOut.size).to.equal(10);
+        await expectKind(store.acquire(), "no_available_key");
+      });
+
+      it("create at capacity makes room from one passed expiry, never a scan", async () => {
+        const store = await open({ deadlineBudget: BUDGET, maxKeys: 20 });
+        for (let i = 0; i < 20; i += 1) await store.create();
+        at(t0 + KEY_TTL);
+        for (let i = 0; i < 20; i += 1) {
+          await store.create();
+          // Each create applied exactly one expiry: the pool stays full, old keys going one by one.
+          expect((await store.counts()).total).to.equal(20);
+        }
+        await expectKind(store.create(), "capacity_exhausted");
+      });
+
+      it("the background sweep applies the backlog and changes nothing a caller sees", async () => {
+        const { store, sweep } = await openWithSweep({ deadlineBudget: BUDGET });
+        const keys = [];
+        for (let i = 0; i < 10; i += 1) keys.push(await store.create());
+        for (let i = 0; i < 5; i += 1) await store.acquire();
+        at(t0 + BLOCK_TTL);
+        expect(await sweep()).to.equal(5);
+        expect(await store.counts()).to.deep.equal({ total: 10, available: 10, blocked: 0 });
+        at(t0 + KEY_TTL);
+        expect(await sweep()).to.equal(10);
+        expect(await store.counts()).to.deep.equal({ total: 0, available: 0, blocked: 0 });
+        for (const key of keys) await expectKind(store.get(key.keyId), "not_found");
+      });
+    });
+
     describe("model-based property", () => {
       it("every answer matches a reference model of the rules", async function () {
         this.timeout(120_000);
         await fc.assert(
-          fc.asyncProperty(fc.constantFrom(3, 1000), fc.array(commandArb, { maxLength: 40, size: "max" }), async (maxKeys, commands) => {
+          fc.asyncProperty(
+            fc.constantFrom(3, 1000),
+            fc.constantFrom(1, 2, 1024),
+            fc.array(commandArb, { maxLength: 40, size: "max" }),
+            async (maxKeys, deadlineBudget, commands) => {
             const runClock = new ManualClock();
-            const settings: PoolSettings = { ...SETTINGS, maxKeys };
-            const { store, cleanup } = await makeStore(runClock, settings);
+            const settings: PoolSettings = { ...SETTINGS, maxKeys, deadlineBudget };
+            const { store, sweep, cleanup } = await makeStore(runClock, settings);
             try {
-              await runAgainstModel(store, runClock, settings, commands);
+              await runAgainstModel(store, sweep, runClock, settings, commands);
             } finally {
               await cleanup?.();
               await store.close();
             }
-          }),
+            },
+          ),
           { numRuns: 100 },
         );
       });
@@ -459,7 +549,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
 // ---- the reference model ----------------------------------------------------
 
 type Command =
-  | { op: "create" | "acquire" }
+  | { op: "create" | "acquire" | "sweep" }
   | { op: "get" | "release" | "keepAlive" | "delete"; target: { known: number } | { unknown: string } }
   | { op: "advance"; ms: number }
   /** Jumps to (or one ms before) a deadline the model knows, when it lies ahead. */
@@ -473,6 +563,7 @@ const target = fc.oneof(
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant("create" as const) }), weight: 3 },
   { arbitrary: fc.record({ op: fc.constant("acquire" as const) }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant("sweep" as const) }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constantFrom("get" as const, "release" as const, "keepAlive" as const, "delete" as const), target }), weight: 6 },
   { arbitrary: fc.record({ op: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 2 * BLOCK_TTL }) }), weight: 3 },
   {
@@ -561,7 +652,13 @@ async function outcomeOf(call: Promise<KeyRecord | void>): Promise<Outcome> {
   }
 }
 
-async function runAgainstModel(store: KeyStore, clock: ManualClock, settings: PoolSettings, commands: Command[]): Promise<void> {
+async function runAgainstModel(
+  store: KeyStore,
+  sweep: () => Promise<number>,
+  clock: ManualClock,
+  settings: PoolSettings,
+  commands: Command[],
+): Promise<void> {
   const model = new Model(settings, () => clock.now());
   /** Every id the store ever made, live or not: "known" targets pick from here. */
   const made: string[] = [];
@@ -571,6 +668,9 @@ async function runAgainstModel(store: KeyStore, clock: ManualClock, settings: Po
     switch (c.op) {
       case "advance":
         clock.advance(c.ms);
+        break;
+      case "sweep":
+        await sweep(); // background work: the next answers must not change
         break;
       case "toDeadline": {
         model.settle();

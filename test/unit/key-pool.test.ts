@@ -1,14 +1,15 @@
 import { expect } from "chai";
 import { DomainError } from "../../src/core/errors";
 import { checkKeyId, MAX_KEY_ID_LENGTH, randomKeyId } from "../../src/core/key-id";
-import { KeyPool, type PoolDependencies } from "../../src/core/key-pool";
+import { CATCHING_UP, KeyPool, type PoolDependencies } from "../../src/core/key-pool";
 import { ManualClock } from "../support/manual-clock";
 import { mulberry32 } from "../support/prng";
+import { SettledPool } from "../support/settled-pool";
 
 const SETTINGS = { keyTtlMs: 1000, blockTtlMs: 300, maxKeys: 100_000 };
 
-function pool(clock = new ManualClock(), dependencies: PoolDependencies = {}): KeyPool {
-  return new KeyPool(clock, SETTINGS, dependencies);
+function pool(clock = new ManualClock(), dependencies: PoolDependencies = {}): SettledPool {
+  return new SettledPool(clock, SETTINGS, dependencies);
 }
 
 function expectKind(call: () => unknown, kind: string): void {
@@ -141,6 +142,57 @@ describe("KeyPool", () => {
       expect(p.expireDue(Number.POSITIVE_INFINITY)).to.equal(1);
       expect(p.size).to.equal(1);
       expect(p.nextDeadline()).to.equal(t0 + 1500);
+    });
+  });
+
+  describe("deadline budget", () => {
+    const budgeted = (clock: ManualClock, random?: () => number) =>
+      new KeyPool(clock, { ...SETTINGS, deadlineBudget: 3 }, random === undefined ? {} : { random });
+
+    it("acquire drops at most the budget of expired keys, then answers CATCHING_UP having handed out nothing", () => {
+      const clock = new ManualClock();
+      const p = budgeted(clock, () => 0.999); // always draws the last available key
+      const live = p.create(); // first in the available array, so drawn last
+      for (let i = 0; i < 7; i += 1) p.create();
+      clock.advance(1);
+      p.keepAlive(live.keyId);
+      clock.advance(999); // the other seven have expired; `live` has 1 ms left
+      expect(p.acquire()).to.equal(CATCHING_UP);
+      expect(p.counts()).to.deep.equal({ total: 5, available: 5, blocked: 0 });
+      expect(p.acquire()).to.equal(CATCHING_UP);
+      expect(p.counts().total).to.equal(2);
+      const got = p.acquire();
+      expect(got).not.to.equal(CATCHING_UP);
+      expect((got as { keyId: string }).keyId).to.equal(live.keyId);
+      expect(p.counts()).to.deep.equal({ total: 1, available: 0, blocked: 1 });
+    });
+
+    it("acquire applies at most the budget of passed releases before drawing", () => {
+      const clock = new ManualClock();
+      const p = budgeted(clock);
+      for (let i = 0; i < 10; i += 1) p.create();
+      for (let i = 0; i < 10; i += 1) p.acquire();
+      clock.advance(300);
+      expect(p.acquire()).not.to.equal(CATCHING_UP);
+      expect(p.counts()).to.deep.equal({ total: 10, available: 2, blocked: 8 });
+    });
+
+    it("expireDue applies exactly its budget, earliest first", () => {
+      const clock = new ManualClock();
+      const p = budgeted(clock);
+      for (let i = 0; i < 10; i += 1) {
+        p.create();
+        clock.advance(1);
+      }
+      clock.advance(1000);
+      expect(p.expireDue(4)).to.equal(4);
+      expect(p.nextDeadline()).to.equal(clock.now() - 1000 - 10 + 4 + 1000);
+    });
+
+    it("refuses a budget that is not a whole number of at least 1", () => {
+      for (const deadlineBudget of [0, -1, 1.5, Number.NaN]) {
+        expect(() => new KeyPool(new ManualClock(), { ...SETTINGS, deadlineBudget }), String(deadlineBudget)).to.throw(RangeError);
+      }
     });
   });
 

@@ -2,8 +2,8 @@ import Redis from "ioredis";
 import type { Clock } from "../../core/clock";
 import { DomainError } from "../../core/errors";
 import { randomKeyId } from "../../core/key-id";
-import type { PoolSettings } from "../../core/key-pool";
-import type { KeyRecord, KeyStore } from "../port";
+import { DEADLINE_BUDGET, type PoolSettings } from "../../core/key-pool";
+import type { KeyRecord, KeyStore, PoolCounts } from "../port";
 import { toStoreError } from "./errors";
 import { defineScripts, type Operation, type ScriptReply, type ScriptRunner } from "./scripts";
 
@@ -23,8 +23,11 @@ export interface RedisStoreOptions {
   readonly commandTimeoutMs?: number;
 }
 
-const SWEEP_BUDGET = 1000;
 const ABSENT = -1;
+/** Script answers (see lua/create.lua and lua/acquire.lua). */
+const POOL_FULL = -1;
+const ID_TAKEN = -2;
+const CATCHING_UP = -3;
 
 /**
  * Many instances, one pool: every operation is one Lua script (EVALSHA), atomic
@@ -77,16 +80,19 @@ export class RedisStore implements KeyStore {
     const { keyTtlMs, maxKeys } = this.options.settings;
     for (;;) {
       const reply = await this.call("create", [randomKeyId(), keyTtlMs, maxKeys]);
-      if (reply === -1) throw new DomainError("capacity_exhausted", `the pool holds its maximum of ${maxKeys} keys`);
-      if (reply !== -2) return toRecord(reply);
-      // -2: the id exists already (2^-128 odds); draw another.
+      if (reply === POOL_FULL) throw new DomainError("capacity_exhausted", `the pool holds its maximum of ${maxKeys} keys`);
+      // The id exists already (2^-128 odds): draw another.
+      if (reply !== ID_TAKEN) return toRecord(reply);
     }
   }
 
   async acquire(): Promise<KeyRecord> {
-    const reply = await this.call("acquire", [this.options.settings.blockTtlMs]);
-    if (reply === null) throw new DomainError("no_available_key", "no key is available");
-    return toRecord(reply);
+    for (;;) {
+      // Catching up: the script spent its budget on a backlog of deadlines; run it again.
+      const reply = await this.call("acquire", [this.options.settings.blockTtlMs, this.budget]);
+      if (reply === null) throw new DomainError("no_available_key", "no key is available");
+      if (reply !== CATCHING_UP) return toRecord(reply);
+    }
   }
 
   async get(keyId: string): Promise<KeyRecord> {
@@ -105,14 +111,26 @@ export class RedisStore implements KeyStore {
     found(await this.call("delete", [keyId]));
   }
 
-  /** Applies passed deadlines in bounded batches; returns how many. */
+  async counts(): Promise<PoolCounts> {
+    const reply = await this.call("counts", []);
+    if (!Array.isArray(reply) || reply.length !== 3) throw new Error("unexpected counts reply");
+    const [total, available, blocked] = reply.map(Number) as [number, number, number];
+    return { total, available, blocked };
+  }
+
+  /** Applies passed deadlines in batches of one budget, one script each; returns how many. */
   async sweep(): Promise<number> {
     let total = 0;
     for (;;) {
-      const applied = Number(await this.call("sweep", [SWEEP_BUDGET]));
+      const applied = Number(await this.call("sweep", [this.budget]));
       total += applied;
-      if (applied < SWEEP_BUDGET || this.closed) return total;
+      if (applied < this.budget || this.closed) return total;
     }
+  }
+
+  /** Most deadlines one script applies: every script stays short, whatever the backlog. */
+  private get budget(): number {
+    return this.options.settings.deadlineBudget ?? DEADLINE_BUDGET;
   }
 
   isReady(): boolean {

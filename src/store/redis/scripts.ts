@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type Redis from "ioredis";
 
 /** One Lua script per pool operation (bullmq's way); each runs atomically in one round trip. */
-export const OPERATIONS = ["create", "acquire", "get", "release", "keep-alive", "delete", "sweep"] as const;
+export const OPERATIONS = ["create", "acquire", "get", "release", "keep-alive", "delete", "counts", "sweep"] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /** Every script takes the pool's five keys (see lua/prelude.lua). */

@@ -1,12 +1,18 @@
 -- acquire: block one available key chosen uniformly at random (SPOP).
--- KEYS: see prelude. ARGV[1] now|"", ARGV[2] block TTL (ms).
--- Returns the record, or nil when no key is available.
-local block_ttl = tonumber(ARGV[2])
--- Keys whose release_at has passed are available now: apply those releases first.
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', release, '-inf', now)) do unblock(id) end
-while true do
+-- KEYS: see prelude. ARGV[1] now|"", ARGV[2] block TTL (ms), ARGV[3] budget.
+-- Returns the record; nil when no key is available; -3 (CATCHING_UP) when the budget
+-- was spent before the answer was certain (the caller runs the script again).
+-- Work is bounded: at most `budget` passed releases applied, at most `budget` expired draws dropped.
+local block_ttl, budget = tonumber(ARGV[2]), tonumber(ARGV[3])
+-- Keys whose release_at has passed join the draw, earliest first; a larger backlog waits its turn.
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', release, '-inf', now, 'LIMIT', 0, budget)) do unblock(id) end
+for _ = 1, budget do
   local id = redis.call('SPOP', available)
-  if not id then return nil end
+  if not id then
+    -- Nothing available: certain only when no passed release still waits.
+    if #redis.call('ZRANGEBYSCORE', release, '-inf', now, 'LIMIT', 0, 1) > 0 then return CATCHING_UP end
+    return nil
+  end
   local expires_at = tonumber(redis.call('ZSCORE', expiry, id))
   if expires_at > now then
     redis.call('HSET', blocked, id, now)
@@ -16,3 +22,4 @@ while true do
   -- Drawn an expired key: it is gone the instant its deadline passed. Drop it and draw again.
   remove(id)
 end
+return CATCHING_UP

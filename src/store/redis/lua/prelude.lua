@@ -16,6 +16,11 @@ end
 
 local now = clock(ARGV[1])
 
+-- Answer of a script that spent its budget of deadline work before its answer was
+-- certain: nothing was handed out or refused, and the caller runs it again. Every
+-- loop in every script is bounded, because a running script blocks the whole server.
+local CATCHING_UP = -3
+
 local function remove(id)
   redis.call('ZREM', expiry, id)
   redis.call('ZREM', release, id)

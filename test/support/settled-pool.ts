@@ -1,0 +1,15 @@
+import { expect } from "chai";
+import { CATCHING_UP, type CatchingUp, KeyPool, type KeyRecord } from "../../src/core/key-pool";
+
+/** Unwraps an answer that must not be CATCHING_UP (no backlog beyond one call's budget). */
+export function settled<T>(answer: T | CatchingUp): T {
+  if (answer === CATCHING_UP) expect.fail("the pool answered CATCHING_UP where no backlog exceeds the budget");
+  return answer;
+}
+
+/** A KeyPool for tests that never build a backlog beyond the budget: acquire answers records. */
+export class SettledPool extends KeyPool {
+  override acquire(): KeyRecord {
+    return settled(super.acquire());
+  }
+}
