@@ -20,6 +20,12 @@ async function main(): Promise<void> {
   const app = await startApp({ config, logger });
   const shutdown = (signal: NodeJS.Signals): void => {
     lifecycle.info({ signal }, "shutting down");
+    // The backstop: whatever a peer does (a stuck reader, an open stream) the process
+    // ends within the grace period plus half a second. app.stop() normally wins.
+    setTimeout(() => {
+      lifecycle.warn({ graceMs: config.shutdownGraceMs }, "forced exit: connections still open after the grace period");
+      process.exit(0);
+    }, config.shutdownGraceMs + 500).unref();
     app.stop().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -1,11 +1,15 @@
+import { connect as tcpConnect, type Socket } from "node:net";
 import { credentials, makeGenericClientConstructor, type ClientReadableStream } from "@grpc/grpc-js";
 import { expect } from "chai";
 import { service as healthService } from "grpc-health-check";
 import type { ServiceError } from "../../clients";
+import { ServerReflectionRequest } from "../../clients/generated/grpc/reflection/v1/reflection";
 import { MemoryStore } from "../../src/store/memory/memory-store";
 import type { KeyRecord, KeyStore } from "../../src/store/port";
 import { startHarness } from "../support/harness";
 import { ManualClock } from "../support/manual-clock";
+import { startServiceProcess } from "../support/process";
+import { FLAG, FRAME, frame, grpcHeaders, grpcMessage, openingWithHugeWindows } from "../support/raw-http2";
 
 describe("graceful shutdown", () => {
   it("goes NOT_SERVING, refuses new calls, and lets calls in flight finish", async () => {
@@ -58,6 +62,49 @@ describe("graceful shutdown", () => {
     h.client.close();
   });
 });
+
+describe("shutdown of the process", function () {
+  this.timeout(30_000);
+
+  it("exits 0 within SHUTDOWN_GRACE + 1 s while clients that stopped reading hold both ports", async () => {
+    const service = await startServiceProcess({ SHUTDOWN_GRACE: "1s", LOG_LEVEL: "warn" });
+    const sockets: Socket[] = [];
+    try {
+      // gRPC: 200 reflection calls with every flow-control window open, on a socket never read:
+      // the server's ~20 MB of answers fill the kernel buffers and stay pending.
+      const grpc = stuckSocket(service.grpcAddress, sockets);
+      const request = grpcMessage(ServerReflectionRequest.encode({ host: "", fileContainingSymbol: "tokens.v1.TokenService" }).finish());
+      const calls = Array.from({ length: 200 }, (_, i) => [
+        frame(FRAME.HEADERS, FLAG.END_HEADERS, 2 * i + 1, grpcHeaders(service.grpcAddress, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo")),
+        frame(FRAME.DATA, 0, 2 * i + 1, request), // the stream stays open: a bidirectional call in flight
+      ]);
+      grpc.write(Buffer.concat([openingWithHugeWindows(), ...calls.flat()]));
+      // REST: 300 pipelined GET /openapi.json on a socket never read.
+      const http = stuckSocket(service.httpAddress ?? "", sockets);
+      http.write(`GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n`.repeat(300));
+      // Real time, a real process: give the server a moment to answer into the unread sockets.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+
+      const began = Date.now();
+      service.child.kill("SIGTERM");
+      const code = await Promise.race([service.exited, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), 5000))]);
+      expect(code, "exit code").to.equal(0);
+      expect(Date.now() - began, "ms from SIGTERM to exit").to.be.below(2000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      service.child.kill("SIGKILL");
+    }
+  });
+});
+
+/** A TCP connection that never reads (no 'data' listener, so the socket stays paused). */
+function stuckSocket(address: string, into: Socket[]): Socket {
+  const colon = address.lastIndexOf(":");
+  const socket = tcpConnect(Number(address.slice(colon + 1)), address.slice(0, colon));
+  socket.on("error", () => undefined);
+  into.push(socket);
+  return socket;
+}
 
 /** Streams grpc.health.v1.Health/Watch for "" over a real socket. */
 function watchHealth(address: string): { seen: string[]; stream: ClientReadableStream<{ status: string }> } {

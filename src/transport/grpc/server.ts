@@ -32,10 +32,18 @@ export function listenGrpc(server: Server, host: string, port: number): Promise<
   });
 }
 
-/** Graceful stop: refuse new calls, let calls in flight finish, force after `graceMs`. */
+/**
+ * Graceful stop: refuse new calls, let calls in flight finish, force after `graceMs`.
+ * Resolves at the forced stop without waiting for the connections to close: Node
+ * ends an HTTP/2 session's socket gracefully, and a peer that stops reading would
+ * keep it open (and this promise pending) for ever.
+ */
 export function stopGrpc(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const force = setTimeout(() => server.forceShutdown(), graceMs);
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
     force.unref();
     server.tryShutdown(() => {
       clearTimeout(force);

@@ -76,10 +76,13 @@ export function boundPort(server: Server): number {
   return (server.address() as AddressInfo).port;
 }
 
-/** Stop accepting, let requests in flight finish, force the rest after `graceMs`. */
+/** Stop accepting, let requests in flight finish, destroy every connection left after `graceMs`. */
 export function stopHttp(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    const force = setTimeout(() => {
+      server.closeAllConnections();
+      resolve();
+    }, graceMs);
     force.unref();
     server.close(() => {
       clearTimeout(force);
