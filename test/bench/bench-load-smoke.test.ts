@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { run } from "../support/run";
 
 // The load bench's smoke form (tiny pool, half-second runs), so the bench cannot rot.
+// It takes tens of seconds, so it runs under `npm run test:bench` (and .ci/run), not `npm test`.
 // It asserts that every part ran and printed its rows, never a figure: benchmarks are not tests.
 // Needs h2load (Debian nghttp2-client), wrk, redis-server and redis-benchmark; without them the bench fails loudly.
 describe("bench:load --smoke", function () {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "../support/run";
 
-/** The pool bench at tiny sizes: it must run and print every row. No timing is asserted. */
+/** The pool bench at tiny sizes: it must run and print every row. No timing is asserted. Runs under `npm run test:bench`. */
 describe("bench:pool (smoke)", function () {
   this.timeout(120_000);
 
