@@ -1,5 +1,6 @@
-// Regenerates everything derived from the protos:
-//   clients/generated/**            ts-proto code (buf generate, buf.gen.yaml)
+// `npm run generate`: regenerates everything derived from the protos, and nothing else:
+//   clients/generated/**               the typed clients: ts-proto (buf.gen.yaml)
+//   src/generated/**/*_pb.ts           the server's schemas: protobuf-es (buf.gen.server.yaml)
 //   src/generated/descriptor-image.ts  the compiled descriptor set (buf build), embedded
 //                                      so reflection and the REST shim read the exact descriptors.
 // `--out DIR` writes under DIR instead of the repo, so a test can prove the committed files are fresh.
@@ -13,6 +14,7 @@ const out = outFlag >= 0 ? resolve(process.argv[outFlag + 1] ?? ".") : root;
 const buf = join(root, "node_modules", ".bin", "buf");
 
 execFileSync(buf, ["generate", "--output", out], { cwd: root, stdio: "inherit" });
+execFileSync(buf, ["generate", "--template", "buf.gen.server.yaml", "--output", out], { cwd: root, stdio: "inherit" });
 
 const image = execFileSync(buf, ["build", "--output", "-"], { cwd: root, maxBuffer: 64 << 20 });
 const target = join(out, "src", "generated", "descriptor-image.ts");

@@ -6,7 +6,7 @@ import { systemClock } from "./platform/system-clock";
 import type { Logger } from "./platform/logger";
 import { bindService } from "./service/bind";
 import { standardSteps } from "./service/pipeline";
-import { TokenServiceService, tokenServiceHandlers } from "./service/token-service";
+import { TokenService, tokenServiceHandlers } from "./service/token-service";
 import { createStore } from "./store/create-store";
 import type { KeyStore } from "./store/port";
 import { descriptorRegistry } from "./transport/descriptors";
@@ -15,7 +15,8 @@ import { createGrpcServer, listenGrpc, stopGrpc } from "./transport/grpc/server"
 import { Gateway } from "./transport/http/gateway";
 import { openApiDocument } from "./transport/http/openapi";
 import { routesFromDescriptors } from "./transport/http/routes";
-import { boundPort, listenHttp, restRequestListener, stopHttp } from "./transport/http/server";
+import { restListener } from "./transport/http/rest-listener";
+import { boundPort, listenHttp, stopHttp } from "./transport/http/server";
 import { BODY_LIMIT_BYTES, TOKEN_REST_OPTIONS } from "./transport/http/token-rest";
 
 export const TOKEN_SERVICE = "tokens.v1.TokenService";
@@ -45,14 +46,14 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config, logger } = options;
   const store = options.store ?? (await createStore(config, options.clock ?? systemClock));
   // One binding, one pipeline: gRPC and REST run the very same handlers and steps.
-  const tokens = bindService(TokenServiceService, tokenServiceHandlers(store), standardSteps(logger));
+  const tokens = bindService(TokenService, tokenServiceHandlers(store), standardSteps(logger));
   const health = new HealthReporter([TOKEN_SERVICE], store.isReady());
   let stopping = false;
   store.onReadyChange((ready) => health.set(ready && !stopping));
   const routes = routesFromDescriptors(descriptorRegistry(), [TOKEN_SERVICE]);
   const gateway = new Gateway(routes, tokens.methods, TOKEN_REST_OPTIONS);
   const grpcServer = createGrpcServer({ services: [{ name: TOKEN_SERVICE, bound: tokens }], health });
-  const rest = restRequestListener({
+  const rest = restListener({
     gateway,
     openApi: openApiDocument(routes, TOKEN_REST_OPTIONS),
     isServing: () => health.isServing(),

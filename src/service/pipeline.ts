@@ -7,20 +7,21 @@ export interface CallContext {
   /** The full gRPC method path, e.g. "/tokens.v1.TokenService/Get". */
   readonly method: string;
   readonly transport: "grpc" | "http";
-  readonly requestId: string | undefined;
+  /** The caller's request id, or one made for the call (src/service/request-id.ts). */
+  readonly requestId: string;
 }
 
-export type UnaryHandler<Req, Res> = (request: Req, context: CallContext) => Promise<Res>;
+export type CallHandler<Req, Res> = (request: Req, context: CallContext) => Promise<Res>;
 
 /**
  * A cross-cutting step (logging today; authentication and metrics later). Both
  * transports run the same steps, in the same order, so they cannot drift.
  */
-export type CallStep = <Req, Res>(request: Req, context: CallContext, next: UnaryHandler<Req, Res>) => Promise<Res>;
+export type CallStep = <Req, Res>(request: Req, context: CallContext, next: CallHandler<Req, Res>) => Promise<Res>;
 
 /** Wraps a handler in steps; the first step is the outermost. */
-export function composeSteps<Req, Res>(steps: readonly CallStep[], handler: UnaryHandler<Req, Res>): UnaryHandler<Req, Res> {
-  return steps.reduceRight<UnaryHandler<Req, Res>>(
+export function composeSteps<Req, Res>(steps: readonly CallStep[], handler: CallHandler<Req, Res>): CallHandler<Req, Res> {
+  return steps.reduceRight<CallHandler<Req, Res>>(
     (next, step) => (request, context) => step(request, context, next),
     handler,
   );

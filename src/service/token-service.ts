@@ -1,14 +1,13 @@
-import { TokenServiceService } from "../../clients/generated/tokens/v1/tokens";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { checkKeyId } from "../core/key-id";
+import { TokenService } from "../generated/tokens/v1/tokens_pb";
 import type { KeyStore } from "../store/port";
 import type { ServiceHandlers } from "./bind";
 
-type Handlers = ServiceHandlers<typeof TokenServiceService>;
-
-const toDate = (ms: number | null): Date | undefined => (ms === null ? undefined : new Date(ms));
+const timestampOrUnset = (ms: number | null) => (ms === null ? undefined : timestampFromMs(ms));
 
 /** The six RPCs over a store. Thin on purpose: the rules live in the store/core. */
-export function tokenServiceHandlers(store: KeyStore): Handlers {
+export function tokenServiceHandlers(store: KeyStore): ServiceHandlers<typeof TokenService> {
   return {
     create: async () => ({ keyId: (await store.create()).keyId }),
     acquire: async () => ({ keyId: (await store.acquire()).keyId }),
@@ -16,10 +15,10 @@ export function tokenServiceHandlers(store: KeyStore): Handlers {
       const record = await store.get(checkKeyId(request.keyId));
       return {
         isBlocked: record.blockedAt !== null,
-        blockedAt: toDate(record.blockedAt),
-        createdAt: new Date(record.createdAt),
-        expiresAt: new Date(record.expiresAt),
-        releaseAt: toDate(record.releaseAt),
+        blockedAt: timestampOrUnset(record.blockedAt),
+        createdAt: timestampFromMs(record.createdAt),
+        expiresAt: timestampFromMs(record.expiresAt),
+        releaseAt: timestampOrUnset(record.releaseAt),
       };
     },
     delete: async (request) => {
@@ -30,8 +29,8 @@ export function tokenServiceHandlers(store: KeyStore): Handlers {
       await store.release(checkKeyId(request.keyId));
       return {};
     },
-    keepAlive: async (request) => ({ expiresAt: new Date((await store.keepAlive(checkKeyId(request.keyId))).expiresAt) }),
+    keepAlive: async (request) => ({ expiresAt: timestampFromMs((await store.keepAlive(checkKeyId(request.keyId))).expiresAt) }),
   };
 }
 
-export { TokenServiceService };
+export { TokenService };

@@ -1,3 +1,4 @@
+import { Client, credentials, type ServiceError as GrpcServiceError } from "@grpc/grpc-js";
 import { expect } from "chai";
 import { Code, type ServiceError } from "../../clients";
 import { DomainError } from "../../src/core/errors";
@@ -118,6 +119,49 @@ describe("gRPC TokenService: unexpected errors", () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+describe("gRPC TokenService: malformed and invalid requests", () => {
+  let h: Harness;
+  let raw: Client;
+  before(async () => {
+    h = await startHarness();
+    raw = new Client(h.app.grpcAddress, credentials.createInsecure());
+  });
+  after(async () => {
+    raw.close();
+    await h.close();
+  });
+
+  /** Sends `bytes` as the request message of `method`, as no generated client would. */
+  function codeOfBytes(method: string, bytes: number[]): Promise<number> {
+    return new Promise((resolve) => {
+      raw.makeUnaryRequest(
+        `/tokens.v1.TokenService/${method}`,
+        (value: Buffer) => value,
+        (value: Buffer) => value,
+        Buffer.from(bytes),
+        (error: GrpcServiceError | null) => resolve(error === null ? Code.OK : error.code),
+      );
+    });
+  }
+
+  it("a message that does not parse is INTERNAL, as the gRPC spec's status table and grpc-go say", async () => {
+    expect(await codeOfBytes("Get", [0xff, 0xff, 0xff]), "bad tag").to.equal(Code.INTERNAL);
+    expect(await codeOfBytes("Get", [0x0a, 0x05, 0x61]), "truncated string").to.equal(Code.INTERNAL);
+    expect(await codeOfBytes("Get", [0x08, 0x80]), "truncated varint").to.equal(Code.INTERNAL);
+    expect(await codeOfBytes("Get", [0x0f]), "wire type 7").to.equal(Code.INTERNAL);
+  });
+
+  it("a well-formed message with a bad value is INVALID_ARGUMENT; unknown fields are skipped", async () => {
+    expect(await codeOfBytes("Get", []), "empty key_id").to.equal(Code.INVALID_ARGUMENT);
+    expect(await codeOfBytes("Release", [0xf8, 0x06, 0x01]), "only an unknown field 111").to.equal(Code.INVALID_ARGUMENT);
+    expect(await codeOfBytes("Create", [0xf8, 0x06, 0x01]), "Create with an unknown field").to.equal(Code.OK);
+  });
+
+  it("the server is unharmed: a normal call still works", async () => {
+    expect((await h.client.create({})).keyId).to.be.a("string");
   });
 });
 

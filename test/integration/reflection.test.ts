@@ -13,10 +13,11 @@ import {
   ServerReflectionClient,
   type ServerReflectionRequest,
   type ServerReflectionResponse,
+  ServerReflectionService,
 } from "../../clients/generated/grpc/reflection/v1/reflection";
 import { TokenServiceService, type TokenServiceServer } from "../../clients/generated/tokens/v1/tokens";
 import { descriptorSet } from "../../src/transport/descriptors";
-import { addReflection, ServerReflectionV1alphaService } from "../../src/transport/grpc/reflection";
+import { addReflection } from "../../src/transport/grpc/reflection";
 
 const SERVICES = [
   "tokens.v1.TokenService",
@@ -196,8 +197,10 @@ describe("gRPC server reflection (integration)", () => {
         expect(response.errorResponse?.errorCode, JSON.stringify(request)).to.equal(grpc.status.NOT_FOUND);
         expect(response.errorResponse?.errorMessage).to.match(/not found/);
       }
+      // The message quotes nothing the caller sent; the response echoes the request beside it.
       const symbol = await reflectV1({ fileContainingSymbol: "tokens.v1.NoSuchThing" });
-      expect(symbol.errorResponse?.errorMessage).to.contain("tokens.v1.NoSuchThing");
+      expect(symbol.errorResponse?.errorMessage).to.equal("symbol not found");
+      expect(symbol.originalRequest?.fileContainingSymbol).to.equal("tokens.v1.NoSuchThing");
     });
 
     it("rejects a request without message_request as INVALID_ARGUMENT", async () => {
@@ -240,7 +243,8 @@ describe("gRPC server reflection (integration)", () => {
         stream.write(Buffer.from([0xff, 0xff, 0xff]));
         stream.end();
       });
-      expect(status.code).to.not.equal(grpc.status.OK);
+      // An unparsable message is INTERNAL, as the gRPC spec's status table and grpc-go say.
+      expect(status.code).to.equal(grpc.status.INTERNAL);
       const response = await reflectV1({ listServices: "" });
       expect(response.listServicesResponse?.service).to.have.length(SERVICES.length);
     });
@@ -248,8 +252,10 @@ describe("gRPC server reflection (integration)", () => {
 
   describe("v1alpha", () => {
     it("serves the same answers under grpc.reflection.v1alpha", async () => {
-      const method = ServerReflectionV1alphaService.serverReflectionInfo;
-      const stream = client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
+      // v1alpha has the v1 messages on the wire; only the path differs.
+      const v1 = ServerReflectionService.serverReflectionInfo;
+      const path = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+      const stream = client.makeBidiStreamRequest(path, v1.requestSerialize, v1.responseDeserialize);
       const [list, file] = await exchange(stream, [
         { listServices: "" },
         { fileContainingSymbol: "tokens.v1.TokenService" },

@@ -3,23 +3,11 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  createFileRegistry,
-  type DescMethod,
-  type FileRegistry,
-  fromBinary,
-  fromJson,
-  type JsonObject,
-  type JsonValue,
-  type Message,
-  toBinary,
-  toJson,
-} from "@bufbuild/protobuf";
+import { createFileRegistry, type DescService, type FileRegistry, fromBinary, fromJson, type JsonObject, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import type { MethodDefinition } from "@grpc/grpc-js";
 import { expect } from "chai";
 import express from "express";
-import type { BoundMethod } from "../../src/service/bind";
+import { type BoundMethod, bindMethods } from "../../src/service/bind";
 import type { CallContext } from "../../src/service/pipeline";
 import { CallError } from "../../src/service/status";
 import { expressGateway } from "../../src/transport/http/express-adapter";
@@ -64,29 +52,20 @@ interface Call {
 
 type FixtureHandler = (request: JsonObject) => JsonValue;
 
-/** A BoundMethod made by hand: protobuf-es (de)serialisers on the registry's descriptors. */
-function bindByHand(method: DescMethod, handler: FixtureHandler, calls: Call[]): BoundMethod {
-  const path = `/${method.parent.typeName}/${method.name}`;
-  const definition: MethodDefinition<unknown, unknown> = {
-    path,
-    requestStream: false,
-    responseStream: false,
-    originalName: method.localName,
-    requestSerialize: (value) => Buffer.from(toBinary(method.input, value as Message)),
-    requestDeserialize: (bytes) => fromBinary(method.input, bytes),
-    responseSerialize: (value) => Buffer.from(toBinary(method.output, value as Message)),
-    responseDeserialize: (bytes) => fromBinary(method.output, bytes),
-  };
-  return {
-    name: method.localName,
-    path,
-    definition,
-    invoke: async (request, context) => {
-      const json = toJson(method.input, request as Message) as JsonObject;
-      calls.push({ method: method.name, request: json, context });
-      return fromJson(method.output, handler(json));
+/** The fixture service bound by the real binder, from the registry's descriptors (no generated code). */
+function bindFixture(service: DescService, calls: Call[]): readonly BoundMethod[] {
+  return bindMethods(
+    service,
+    (method) => {
+      const handler = HANDLERS[method.name] ?? (() => ({}));
+      return async (request, context) => {
+        const json = toJson(method.input, request) as JsonObject;
+        calls.push({ method: method.name, request: json, context });
+        return fromJson(method.output, handler(json));
+      };
     },
-  };
+    [],
+  ).methods;
 }
 
 /** gRPC code → HTTP status, as the contract lists it (grpc-gateway's HTTPStatusFromCode). */
@@ -126,6 +105,7 @@ const HANDLERS: Readonly<Record<string, FixtureHandler>> = {
     return { book: { name: request["name"] ?? "", title: note?.["text"] ?? "" }, ignored: "not in the HTTP body" };
   },
   SearchBooks: (request) => ({ query: request["query"] ?? "" }),
+  Rename: (request) => ({ request }),
   Hidden: () => ({}),
 };
 
@@ -167,13 +147,16 @@ describe("REST gateway: routes from a fixture proto, mounted in a user's Express
   const calls: Call[] = [];
   let plain: { server: Server; address: string } | undefined;
   let chained: { server: Server; address: string } | undefined;
+  let wrapped: { server: Server; address: string } | undefined;
+  /** What the user's own middleware around the gateway saw: one line per request, in order. */
+  const seenAround: string[] = [];
 
   before(async () => {
     registry = await buildFixture();
     routes = routesFromDescriptors(registry, [SERVICE]);
     const service = registry.getService(SERVICE);
     if (service === undefined) throw new Error(`${SERVICE} is not in the fixture image`);
-    const methods = service.methods.map((method) => bindByHand(method, HANDLERS[method.name] as FixtureHandler, calls));
+    const methods = bindFixture(service, calls);
     gateway = new Gateway(routes, methods);
 
     // The gateway alone, with one app.use.
@@ -194,10 +177,29 @@ describe("REST gateway: routes from a fixture proto, mounted in a user's Express
       res.status(418).json({ fellThrough: `${req.method} ${req.url}` });
     });
     chained = await listen(userApp);
+
+    // A typical app: its own logger first, express.json() for every route, the gateway
+    // mounted under /api, and an error handler last. The gateway uses the parsed body.
+    const typical = express();
+    typical.use((req, res, next) => {
+      seenAround.push(`before ${req.method} ${req.url}`);
+      res.on("finish", () => seenAround.push(`after ${res.statusCode}`));
+      next();
+    });
+    typical.use(express.json());
+    typical.use("/api", expressGateway(gateway, { bodyLimitBytes: 65536, fallthrough: true }));
+    typical.use((_req, res) => {
+      res.status(404).json({ app: "not found" });
+    });
+    typical.use((_error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      res.status(400).json({ app: "bad body" });
+    });
+    wrapped = await listen(typical);
   });
   after(async () => {
     await close(plain?.server);
     await close(chained?.server);
+    await close(wrapped?.server);
   });
   beforeEach(() => {
     calls.length = 0;
@@ -214,7 +216,24 @@ describe("REST gateway: routes from a fixture proto, mounted in a user's Express
       "GET /v1/shelves/{shelf.id}/books → /fixture.v1.FixtureService/ListBooks body= response_body=",
       "POST /v1/{name=shelves/*/books/*}:archive → /fixture.v1.FixtureService/ArchiveBook body=note response_body=book",
       "SEARCH /v1/books → /fixture.v1.FixtureService/SearchBooks body= response_body=",
+      "PATCH /v1/things/{thing.thing_id} → /fixture.v1.FixtureService/Rename body=* response_body=",
     ]);
+  });
+
+  it("a path-bound field wins over a '*' body under either of its names, nested or not, and the rest of the body is kept", async () => {
+    const body = JSON.stringify({ thing: { thingId: "body-1", thing_id: "body-2", displayName: "shown" }, new_name: "renamed" });
+    expectJson(await call("PATCH", "/v1/things/from-path?thing.thingId=from-query", { headers: json, body }), 200, {
+      request: { thing: { thingId: "from-path", displayName: "shown" }, newName: "renamed" },
+    });
+  });
+
+  it("a path-bound field is not set by the query under either of its names", async () => {
+    expectJson(await call("GET", "/v1/shelves/s1/books?shelf.id=s2&shelf.id=s3&pageSize=2"), 200, {
+      request: { shelf: { id: "s1" }, pageSize: 2, verbose: false },
+      first: { name: "shelves/s1/books/1", title: "First" },
+    });
+    const echoed = await call("GET", "/v1/echo/from-path?name=from-query");
+    expect((echoed.json() as { request: { name: string } }).request.name).to.equal("from-path");
   });
 
   it("refuses a route whose RPC has no bound method", () => {
@@ -387,6 +406,33 @@ describe("REST gateway: routes from a fixture proto, mounted in a user's Express
       expectError(wrong, 405, 12);
       expect(wrong.headers["allow"]).to.equal("GET");
       expect(calls.map((c) => c.request)).to.deep.equal([{ name: "through" }]);
+    });
+  });
+
+  describe("in a typical app: logger first, express.json(), mounted under /api", () => {
+    const appCall = (method: string, path: string, body?: string): Promise<HttpResponse> =>
+      httpRequest((wrapped as { address: string }).address, path, {
+        method,
+        ...(body === undefined ? {} : { body, headers: { "content-type": "application/json" } }),
+      });
+
+    it("answers under the prefix, with the body express.json() already parsed, and the app's middleware runs around it", async () => {
+      seenAround.length = 0;
+      expectJson(await appCall("POST", "/api/v1/echo", JSON.stringify({ name: "parsed", pageSize: 3 })), 200, {
+        request: { name: "parsed", pageSize: 3, verbose: false, tags: [], inner: null, big: "0" },
+        method: "Echo",
+      });
+      expect(seenAround).to.deep.equal(["before POST /api/v1/echo", "after 200"]);
+      expectJson(await appCall("GET", "/v1/echo/unprefixed"), 404, { app: "not found" });
+    });
+
+    it("a malformed body express.json() refused never reaches the gateway; a path-bound field still wins over the parsed body", async () => {
+      const archived = await appCall("POST", "/api/v1/shelves/1/books/2:archive", JSON.stringify({ text: "hello", name: "elsewhere" }));
+      expect(archived.status, archived.text).to.equal(200);
+      expect((archived.json() as { name: string }).name).to.equal("shelves/1/books/2");
+      // express.json()'s own refusal, handled by the app's error handler, before the gateway.
+      expectJson(await appCall("POST", "/api/v1/echo", "{"), 400, { app: "bad body" });
+      expect(calls.filter((c) => c.method === "Echo" && c.request["name"] === undefined)).to.deep.equal([]);
     });
   });
 });

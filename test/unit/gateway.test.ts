@@ -3,7 +3,7 @@ import pino from "pino";
 import { Code } from "../../src/service/status";
 import { bindService } from "../../src/service/bind";
 import { standardSteps } from "../../src/service/pipeline";
-import { TokenServiceService, tokenServiceHandlers } from "../../src/service/token-service";
+import { TokenService, tokenServiceHandlers } from "../../src/service/token-service";
 import { MemoryStore } from "../../src/store/memory/memory-store";
 import { descriptorRegistry } from "../../src/transport/descriptors";
 import { Gateway, type GatewayRequest } from "../../src/transport/http/gateway";
@@ -15,12 +15,12 @@ import { ManualClock } from "../support/manual-clock";
 describe("Gateway.handle (framework-neutral)", () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 25, 14, 3, 7, 123));
   const store = new MemoryStore(clock, { keyTtlMs: 300_000, blockTtlMs: 60_000, maxKeys: 10 });
-  const bound = bindService(TokenServiceService, tokenServiceHandlers(store), standardSteps(pino({ level: "silent" })));
+  const bound = bindService(TokenService, tokenServiceHandlers(store), standardSteps(pino({ level: "silent" })));
   const gateway = new Gateway(routesFromDescriptors(descriptorRegistry(), ["tokens.v1.TokenService"]), bound.methods, TOKEN_REST_OPTIONS);
   const request = (method: string, path: string, body?: string): GatewayRequest => ({
     method,
     path,
-    query: new URLSearchParams(),
+    query: "",
     headers: { "x-request-id": "unit-1", ...(body === undefined ? {} : { "content-type": "application/json" }) },
     body: body === undefined ? undefined : Buffer.from(body),
   });

@@ -20,7 +20,7 @@ describe("toolchain", function () {
       const result = await run(BIN("tsx"), ["scripts/generate.ts", "--out", out]);
       expect(result.code, result.stderr).to.equal(0);
       const fresh = filesUnder(out).map((file) => relative(out, file)).sort();
-      const committed = [...filesUnder(join(ROOT, "clients", "generated")), join(ROOT, "src", "generated", "descriptor-image.ts")]
+      const committed = [...filesUnder(join(ROOT, "clients", "generated")), ...filesUnder(join(ROOT, "src", "generated"))]
         .map((file) => relative(ROOT, file))
         .sort();
       expect(committed).to.deep.equal(fresh);

@@ -1,27 +1,65 @@
-import type { Metadata, sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
-import type { BoundService } from "../../service/bind";
+import { type DescMessage, fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
+import { Metadata, type MethodDefinition, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { BoundMethod, BoundService } from "../../service/bind";
 import type { CallContext } from "../../service/pipeline";
+import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
 import { toCallError } from "../../service/status";
 
-/** The gRPC adapter: each bound method becomes a grpc-js unary handler. Nothing else happens here. */
-export function grpcImplementation(service: BoundService): UntypedServiceImplementation {
-  const implementation: UntypedServiceImplementation = {};
-  for (const method of service.methods) {
-    implementation[method.name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-      const context: CallContext = { method: method.path, transport: "grpc", requestId: requestIdOf(call.metadata) };
-      method.invoke(call.request, context).then(
-        (response) => callback(null, response),
-        (error: unknown) => {
-          const failure = toCallError(error);
-          callback({ code: failure.code, details: failure.message });
-        },
-      );
+/** The grpc-js service definition of a bound service: protobuf-es (de)serialisers from its schemas. */
+export function grpcDefinition(bound: BoundService): ServiceDefinition {
+  const definition: Record<string, MethodDefinition<Message, Message>> = {};
+  for (const method of bound.methods) {
+    definition[method.name] = {
+      path: method.path,
+      originalName: method.name,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: serializer(method.input),
+      requestDeserialize: deserializer(method.input),
+      responseSerialize: serializer(method.output),
+      responseDeserialize: deserializer(method.output),
     };
   }
+  return definition;
+}
+
+export function serializer(schema: DescMessage): (message: Message) => Buffer {
+  return (message) => {
+    const bytes = toBinary(schema, message);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength); // a view, not a copy
+  };
+}
+
+/**
+ * A message that does not parse throws here, and grpc-js answers INTERNAL, as the
+ * gRPC spec and grpc-go do. Unknown fields are skipped, not kept on the message.
+ */
+export function deserializer(schema: DescMessage): (bytes: Buffer) => Message {
+  return (bytes) => fromBinary(schema, bytes, { readUnknownFields: false });
+}
+
+/** The gRPC adapter: each bound method becomes a grpc-js unary handler. Nothing else happens here. */
+export function grpcImplementation(bound: BoundService): UntypedServiceImplementation {
+  const implementation: UntypedServiceImplementation = {};
+  for (const method of bound.methods) implementation[method.name] = unaryHandler(method);
   return implementation;
 }
 
-function requestIdOf(metadata: Metadata): string | undefined {
-  const [value] = metadata.get("x-request-id");
-  return typeof value === "string" && value.length > 0 && value.length <= 200 ? value : undefined;
+function unaryHandler(method: BoundMethod): (call: ServerUnaryCall<Message, Message>, callback: sendUnaryData<Message>) => void {
+  return (call, callback) => {
+    const [given] = call.metadata.get(REQUEST_ID_HEADER);
+    const requestId = requestIdOf(typeof given === "string" ? given : undefined);
+    // The request id goes back as response metadata, as REST echoes it as a header.
+    const echo = new Metadata();
+    echo.set(REQUEST_ID_HEADER, requestId);
+    call.sendMetadata(echo);
+    const context: CallContext = { method: method.path, transport: "grpc", requestId };
+    method.invoke(call.request, context).then(
+      (response) => callback(null, response),
+      (error: unknown) => {
+        const failure = toCallError(error);
+        callback({ code: failure.code, details: failure.message });
+      },
+    );
+  };
 }

@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { toBinary } from "@bufbuild/protobuf";
+import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import {
   FileDescriptorProtoSchema,
   type DescriptorProto,
@@ -9,10 +9,12 @@ import {
   type FileDescriptorSet,
 } from "@bufbuild/protobuf/wkt";
 import {
-  ServerReflectionService,
+  ServerReflection,
   type ServerReflectionRequest,
   type ServerReflectionResponse,
-} from "../../../clients/generated/grpc/reflection/v1/reflection";
+  ServerReflectionResponseSchema,
+} from "../../generated/grpc/reflection/v1/reflection_pb";
+import { deserializer, serializer } from "./adapter";
 
 // gRPC server reflection (grpc.reflection.v1 and v1alpha) served straight from the compiled
 // descriptors. @grpc/reflection rebuilds descriptors from protobufjs and gets map entries,
@@ -20,16 +22,25 @@ import {
 // serving the bytes buf compiled sidesteps all of that.
 
 /**
- * The v1alpha service has the same messages on the wire as v1 (only the package differs),
- * so it reuses the v1 serializers under the old path instead of a second generated copy.
+ * One bidirectional method under the v1 path or the v1alpha one: the messages are the
+ * same on the wire (only the package differs), so v1alpha reuses the v1 schemas.
  * Older clients only speak v1alpha; grpcurl and buf curl fall back to it when v1 is missing.
  */
-export const ServerReflectionV1alphaService = {
-  serverReflectionInfo: {
-    ...ServerReflectionService.serverReflectionInfo,
-    path: "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo" as const,
-  },
-} as const;
+function reflectionDefinition(pkg: "grpc.reflection.v1" | "grpc.reflection.v1alpha"): grpc.ServiceDefinition {
+  const method = ServerReflection.method.serverReflectionInfo;
+  return {
+    serverReflectionInfo: {
+      path: `/${pkg}.ServerReflection/ServerReflectionInfo`,
+      originalName: "serverReflectionInfo",
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: serializer(method.input),
+      requestDeserialize: deserializer(method.input),
+      responseSerialize: serializer(method.output),
+      responseDeserialize: deserializer(method.output),
+    },
+  };
+}
 
 /**
  * Registers grpc.reflection.v1.ServerReflection and grpc.reflection.v1alpha.ServerReflection.
@@ -48,8 +59,8 @@ export function addReflection(server: grpc.Server, files: FileDescriptorSet, ser
   }
   // Copied so a caller mutating its array later cannot change what list_services reports.
   const handler = reflectionHandler(index, [...serviceNames]);
-  server.addService(ServerReflectionService, { serverReflectionInfo: handler });
-  server.addService(ServerReflectionV1alphaService, { serverReflectionInfo: handler });
+  server.addService(reflectionDefinition("grpc.reflection.v1"), { serverReflectionInfo: handler });
+  server.addService(reflectionDefinition("grpc.reflection.v1alpha"), { serverReflectionInfo: handler });
 }
 
 type SymbolKind = "service" | "method" | "message" | "enum" | "extension";
@@ -254,56 +265,37 @@ function writeWithBackpressure(call: ReflectionCall, response: ServerReflectionR
   }
 }
 
+type Answer = NonNullable<MessageInitShape<typeof ServerReflectionResponseSchema>["messageResponse"]>;
+
 /** A bug in answering one request becomes an INTERNAL error_response, never a crash. */
-function safeRespond(
-  index: ReflectionIndex,
-  serviceNames: readonly string[],
-  request: ServerReflectionRequest,
-): ServerReflectionResponse {
+function safeRespond(index: ReflectionIndex, serviceNames: readonly string[], request: ServerReflectionRequest): ServerReflectionResponse {
+  let messageResponse: Answer;
   try {
-    return respond(index, serviceNames, request);
-  } catch (error: unknown) {
-    const detail = error instanceof Error ? error.message : String(error);
-    return { ...echo(request), ...failure(grpc.status.INTERNAL, `reflection failed: ${detail}`) };
+    messageResponse = answer(index, serviceNames, request);
+  } catch {
+    messageResponse = failure(grpc.status.INTERNAL, "reflection failed");
   }
+  // The spec asks every response to echo the host and the request it answers.
+  return create(ServerReflectionResponseSchema, { validHost: request.host, originalRequest: request, messageResponse });
 }
 
-type Answer = Omit<ServerReflectionResponse, "validHost" | "originalRequest">;
-
-function respond(
-  index: ReflectionIndex,
-  serviceNames: readonly string[],
-  request: ServerReflectionRequest,
-): ServerReflectionResponse {
-  return { ...echo(request), ...answer(index, serviceNames, request) };
-}
-
-/** The spec asks every response to echo the host and the request it answers. */
-function echo(request: ServerReflectionRequest): Pick<ServerReflectionResponse, "validHost" | "originalRequest"> {
-  return { validHost: request.host, originalRequest: request };
-}
-
+/** Error messages name no symbol or file the caller sent: the request itself is echoed beside them. */
 function answer(index: ReflectionIndex, serviceNames: readonly string[], request: ServerReflectionRequest): Answer {
-  if (request.listServices !== undefined) {
-    return { listServicesResponse: { service: serviceNames.map((name) => ({ name })) } };
+  const { case: kind, value } = request.messageRequest;
+  switch (kind) {
+    case "listServices":
+      return { case: "listServicesResponse", value: { service: serviceNames.map((name) => ({ name })) } };
+    case "fileByFilename":
+      return filesAnswer(index, value, "file not found");
+    case "fileContainingSymbol":
+      return filesAnswer(index, index.fileOfSymbol(stripLeadingDot(value)), "symbol not found");
+    case "fileContainingExtension":
+      return filesAnswer(index, index.fileOfExtension(stripLeadingDot(value.containingType), value.extensionNumber), "extension not found");
+    case "allExtensionNumbersOfType":
+      return extensionNumbersAnswer(index, stripLeadingDot(value));
+    case undefined:
+      return failure(grpc.status.INVALID_ARGUMENT, "request sets none of the message_request fields");
   }
-  if (request.fileByFilename !== undefined) {
-    return filesAnswer(index, request.fileByFilename, `file ${request.fileByFilename} not found`);
-  }
-  if (request.fileContainingSymbol !== undefined) {
-    const symbol = stripLeadingDot(request.fileContainingSymbol);
-    return filesAnswer(index, index.fileOfSymbol(symbol), `symbol ${symbol} not found`);
-  }
-  if (request.fileContainingExtension !== undefined) {
-    const { containingType, extensionNumber } = request.fileContainingExtension;
-    const extendee = stripLeadingDot(containingType);
-    const file = index.fileOfExtension(extendee, extensionNumber);
-    return filesAnswer(index, file, `extension ${extensionNumber} of ${extendee} not found`);
-  }
-  if (request.allExtensionNumbersOfType !== undefined) {
-    return extensionNumbersAnswer(index, stripLeadingDot(request.allExtensionNumbersOfType));
-  }
-  return failure(grpc.status.INVALID_ARGUMENT, "request sets none of the message_request fields");
 }
 
 function filesAnswer(index: ReflectionIndex, fileName: string | undefined, notFound: string): Answer {
@@ -311,17 +303,17 @@ function filesAnswer(index: ReflectionIndex, fileName: string | undefined, notFo
   if (fileDescriptorProto === undefined) {
     return failure(grpc.status.NOT_FOUND, notFound);
   }
-  return { fileDescriptorResponse: { fileDescriptorProto } };
+  return { case: "fileDescriptorResponse", value: { fileDescriptorProto } };
 }
 
 function extensionNumbersAnswer(index: ReflectionIndex, baseTypeName: string): Answer {
   const extensionNumber = index.extensionNumbers(baseTypeName);
   if (extensionNumber === undefined) {
-    return failure(grpc.status.NOT_FOUND, `message type ${baseTypeName} not found`);
+    return failure(grpc.status.NOT_FOUND, "message type not found");
   }
-  return { allExtensionNumbersResponse: { baseTypeName, extensionNumber } };
+  return { case: "allExtensionNumbersResponse", value: { baseTypeName, extensionNumber } };
 }
 
 function failure(errorCode: grpc.status, errorMessage: string): Answer {
-  return { errorResponse: { errorCode, errorMessage } };
+  return { case: "errorResponse", value: { errorCode, errorMessage } };
 }

@@ -1,6 +1,6 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { BoundService } from "../../service/bind";
-import { grpcImplementation } from "./adapter";
+import { grpcDefinition, grpcImplementation } from "./adapter";
 import { descriptorSet } from "../descriptors";
 import type { HealthReporter } from "./health";
 import { addReflection } from "./reflection";
@@ -17,7 +17,7 @@ export interface GrpcServerParts {
 /** A grpc-js server with the application services, health, and reflection from the compiled descriptors. */
 export function createGrpcServer(parts: GrpcServerParts): Server {
   const server = new Server();
-  for (const { bound } of parts.services) server.addService(bound.definition, grpcImplementation(bound));
+  for (const { bound } of parts.services) server.addService(grpcDefinition(bound), grpcImplementation(bound));
   parts.health.implementation.addToServer(server);
   addReflection(server, descriptorSet(), [...parts.services.map((s) => s.name), HEALTH_SERVICE, ...REFLECTION_SERVICES]);
   return server;

@@ -1,48 +1,50 @@
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
-import { Code } from "../../service/status";
-import { errorResponse, type Gateway, type GatewayResponse, requestIdOf } from "./gateway";
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { Gateway } from "./gateway";
+import { type ConsumedBody, serveMatch, type ServeOptions, splitTarget } from "./serve";
 
 export interface ExpressGatewayOptions {
-  /** Largest request body accepted, in bytes; larger ones get 413. */
+  /** Largest request body accepted, in bytes; larger ones get 413 without being read. */
   readonly bodyLimitBytes: number;
   /** Unknown paths go to the next middleware (true) or get a JSON 404 (false). */
   readonly fallthrough?: boolean;
+  /** Told of anything unexpected (default: nothing); the caller gets a JSON 500 either way. */
+  readonly onError?: (error: unknown) => void;
 }
 
 /**
- * The gateway as one Express middleware with its own precompiled matcher (no
- * Express route per binding). Mount it in any app: `app.use(expressGateway(gw, …))`.
+ * The gateway as one Express middleware, the same code the service's own node:http
+ * server runs: mount it in any app with `app.use(expressGateway(gateway, …))`, under
+ * a prefix or not, before or after the app's own middleware. A body an earlier
+ * middleware already parsed (express.json(), express.raw()) is used as it is.
  */
 export function expressGateway(gateway: Gateway, options: ExpressGatewayOptions): RequestHandler {
-  // body-parser's raw reader: limit, Content-Length checks and decoding done well already.
-  const readBody = express.raw({ type: () => true, limit: options.bodyLimitBytes });
+  const serve: ServeOptions = { bodyLimitBytes: options.bodyLimitBytes, onError: options.onError ?? (() => undefined) };
   return (req: Request, res: Response, next: NextFunction) => {
-    const url = req.url;
-    const q = url.indexOf("?");
-    const path = q < 0 ? url : url.slice(0, q);
-    const match = gateway.route(req.method, path);
-    if (match.kind === "none" && options.fallthrough === true) return next();
-    readBody(req, res, (error?: unknown) => {
-      if (error !== undefined && error !== null) return send(res, bodyError(req, error));
-      const body = Buffer.isBuffer(req.body) ? req.body : undefined;
-      const query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
-      gateway.answer(match, { method: req.method, path, query, headers: req.headers, body }).then(
-        (response) => send(res, response),
-        next,
-      );
-    });
+    const target = splitTarget(req.url);
+    const match = gateway.route(req.method, target.path);
+    if (match.kind === "none" && options.fallthrough === true) {
+      next();
+      return;
+    }
+    serveMatch(gateway, serve, match, req, res, target, consumed(req));
   };
 }
 
-export function send(res: Response, response: GatewayResponse): void {
-  res.writeHead(response.status, { ...response.headers, "content-length": Buffer.byteLength(response.body) });
-  res.end(response.body);
+/**
+ * What an earlier middleware left of a body it consumed: undefined while the stream
+ * is unread (the gateway reads it itself, within its limit).
+ */
+function consumed(req: Request): ConsumedBody | undefined {
+  if (!req.readableEnded) return undefined;
+  const body: unknown = req.body;
+  if (Buffer.isBuffer(body)) return { bytes: body };
+  if (typeof body === "string") return { bytes: Buffer.from(body) };
+  // express.json() leaves plain objects and arrays; anything else is treated as no body.
+  return isJsonContainer(body) ? { json: body } : { none: true };
 }
 
-/** body-parser failures (413 too large, 400 bad encoding, …) as the JSON error body. */
-function bodyError(req: Request, error: unknown): GatewayResponse {
-  const status = typeof (error as { status?: unknown }).status === "number" ? (error as { status: number }).status : 400;
-  const requestId = requestIdOf(req.headers);
-  if (status === 413) return errorResponse(requestId, 413, Code.RESOURCE_EXHAUSTED, "request body too large");
-  return errorResponse(requestId, status >= 400 && status < 500 ? status : 400, Code.INVALID_ARGUMENT, "unreadable request body");
+/** A plain object or array, as JSON.parse makes them (what is inside is checked against the schema later). */
+function isJsonContainer(value: unknown): value is JsonObject | JsonValue[] {
+  return typeof value === "object" && value !== null && (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype);
 }

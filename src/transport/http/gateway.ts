@@ -1,21 +1,26 @@
-import { randomUUID } from "node:crypto";
 import type { JsonValue } from "@bufbuild/protobuf";
 import type { BoundMethod } from "../../service/bind";
 import type { CallContext } from "../../service/pipeline";
+import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
 import { CallError, Code, toCallError } from "../../service/status";
 import { httpStatusOf } from "./http-status";
-import { decodeResponse, encodeRequest } from "./json-codec";
+import { requestMessage, responseJson } from "./json-codec";
 import { type Route, type RouteMatch, RouteMatcher } from "./routes";
+
+type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
 /** An HTTP request as the gateway sees it: no framework types. */
 export interface GatewayRequest {
   readonly method: string;
   /** The path, without the query string, still percent-encoded. */
   readonly path: string;
-  readonly query: URLSearchParams;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The raw query string without "?", or "". */
+  readonly query: string;
+  readonly headers: Headers;
   /** Raw body bytes; undefined or empty when there was none. */
-  readonly body: Buffer | undefined;
+  readonly body?: Buffer | undefined;
+  /** A body some earlier middleware already parsed (an Express app's express.json()); wins over `body`. */
+  readonly parsedBody?: JsonValue | undefined;
 }
 
 export interface GatewayResponse {
@@ -67,7 +72,7 @@ export class Gateway {
 
   /** Answers a request already routed by `route`. */
   async answer(match: RouteMatch, request: GatewayRequest): Promise<GatewayResponse> {
-    const requestId = requestIdOf(request.headers);
+    const requestId = requestIdOf(header(request.headers, REQUEST_ID_HEADER));
     if (match.kind === "none") return errorResponse(requestId, 404, Code.NOT_FOUND, "Not Found");
     if (match.kind === "wrong-method") {
       return errorResponse(requestId, 405, Code.UNIMPLEMENTED, "Method Not Allowed", { allow: match.allow.join(", ") });
@@ -77,11 +82,10 @@ export class Gateway {
     const context: CallContext = { method: route.grpcPath, transport: "http", requestId };
     try {
       // A route that takes no body ignores one, as grpc-gateway does.
-      const body = route.body === "" ? undefined : parseBody(request);
-      const message = method.definition.requestDeserialize(Buffer.from(encodeRequest(route, { variables, query: request.query, body })));
+      const body = route.body === "" ? undefined : (request.parsedBody ?? parseBody(request));
+      const message = requestMessage(route, method.input, { variables, query: request.query, body });
       const response = await method.invoke(message, context);
-      const json = decodeResponse(route, method.definition.responseSerialize(response));
-      return jsonResponse(requestId, this.options.successStatus?.[route.grpcPath] ?? 200, json);
+      return jsonResponse(requestId, this.options.successStatus?.[route.grpcPath] ?? 200, responseJson(route, method.output, response));
     } catch (error) {
       const failure = toCallError(error);
       const status = httpStatusOf(failure.code);
@@ -92,7 +96,7 @@ export class Gateway {
 }
 
 /** The error body every failure carries: grpc-gateway's Status JSON. */
-function errorBody(code: number, message: string): string {
+export function errorBody(code: number, message: string): string {
   return JSON.stringify({ code, message, details: [] });
 }
 
@@ -103,37 +107,28 @@ export function errorResponse(
   message: string,
   extraHeaders: Readonly<Record<string, string>> = {},
 ): GatewayResponse {
-  return { status, headers: { ...JSON_HEADERS, "x-request-id": requestId, ...extraHeaders }, body: errorBody(code, message) };
+  return { status, headers: { "content-type": "application/json", "x-request-id": requestId, ...extraHeaders }, body: errorBody(code, message) };
 }
-
-const JSON_HEADERS = { "content-type": "application/json" } as const;
 
 function jsonResponse(requestId: string, status: number, json: JsonValue): GatewayResponse {
-  return { status, headers: { ...JSON_HEADERS, "x-request-id": requestId }, body: JSON.stringify(json) };
+  return { status, headers: { "content-type": "application/json", "x-request-id": requestId }, body: JSON.stringify(json) };
 }
+
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 function parseBody(request: GatewayRequest): JsonValue | undefined {
   if (request.body === undefined || request.body.length === 0) return undefined;
   const type = header(request.headers, "content-type");
-  if (type !== undefined && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
-    throw new CallError(Code.INVALID_ARGUMENT, `unsupported content-type "${type}": send application/json`);
-  }
+  // Nothing the caller sent is quoted back: not the content type, not the JSON parser's complaint.
+  if (type !== undefined && !JSON_MEDIA_TYPE.test(type)) throw new CallError(Code.INVALID_ARGUMENT, "unsupported content-type: send application/json");
   try {
     return JSON.parse(request.body.toString("utf8")) as JsonValue;
-  } catch (error) {
-    throw new CallError(Code.INVALID_ARGUMENT, `malformed JSON: ${error instanceof Error ? error.message : "parse error"}`);
+  } catch {
+    throw new CallError(Code.INVALID_ARGUMENT, "malformed JSON body");
   }
 }
 
-const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
-
-/** The caller's X-Request-Id when it is sane, else a new one. */
-export function requestIdOf(headers: GatewayRequest["headers"]): string {
-  const given = header(headers, "x-request-id");
-  return given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
-}
-
-function header(headers: GatewayRequest["headers"], name: string): string | undefined {
+export function header(headers: Headers, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }

@@ -1,12 +1,11 @@
 import {
   type DescField,
   type DescMessage,
-  fromBinary,
   fromJson,
   type JsonObject,
   type JsonValue,
+  type Message,
   ScalarType,
-  toBinary,
   toJson,
 } from "@bufbuild/protobuf";
 import { CallError, Code } from "../../service/status";
@@ -14,65 +13,83 @@ import { decodePathValue } from "./path-template";
 import type { Route } from "./routes";
 
 /**
- * protojson for the gateway, driven by descriptors so any bound method works:
- * the request is assembled from body, path variables and query parameters as
- * grpc-gateway does, and the response is written with every declared field
- * present (grpc-gateway's EmitUnpopulated: unset messages as null).
+ * protojson for the gateway, straight between JSON and the server's protobuf-es
+ * messages (no binary hop), driven by descriptors so any bound method works. The
+ * request is assembled from body, path variables and query parameters as
+ * grpc-gateway does; the response is written with every declared field present
+ * (grpc-gateway's EmitUnpopulated: unset messages as null).
+ *
+ * Error messages name fields of the schema, never a value the caller sent.
  */
 
 export interface RequestParts {
   readonly variables: ReadonlyMap<string, string>;
-  readonly query: URLSearchParams;
+  /** The raw query string, without "?"; "" when there is none. */
+  readonly query: string;
   /** The parsed JSON body, or undefined when the request had none. */
   readonly body: JsonValue | undefined;
 }
 
-/** Builds the request message's protobuf bytes; bad input is INVALID_ARGUMENT. */
-export function encodeRequest(route: Route, parts: RequestParts): Uint8Array {
-  const input = route.method.input;
+/** Builds the request message; bad input is INVALID_ARGUMENT. */
+export function requestMessage(route: Route, schema: DescMessage, parts: RequestParts): Message {
   const json: JsonObject = {};
-  const bound = new Set<string>();
+  const bound: DescField[][] = [];
   if (route.body === "*") {
     if (parts.body !== undefined) {
       if (!isObject(parts.body)) throw invalid("the request body must be a JSON object");
       Object.assign(json, parts.body);
     }
   } else if (route.body !== "") {
-    if (parts.body !== undefined) setPath(input, json, route.body, parts.body);
-    bound.add(route.body);
+    const chain = fieldChain(schema, route.body);
+    if (parts.body !== undefined) setChain(json, chain, parts.body);
+    bound.push(chain);
   }
+  // Path variables last: a field the path binds is never set by the body, under any of its names.
   for (const [fieldPath, raw] of parts.variables) {
     const value = decodePathValue(raw);
     if (value === undefined) throw invalid(`malformed percent-encoding in path variable ${fieldPath}`);
-    setPath(input, json, fieldPath, value);
-    bound.add(fieldPath);
+    const chain = fieldChain(schema, fieldPath);
+    setChain(json, chain, value);
+    bound.push(chain);
   }
-  // Query parameters fill the fields that neither the path nor a "*" body bound.
-  if (route.body !== "*" && parts.query.size > 0) {
-    for (const name of new Set(parts.query.keys())) {
-      if (bound.has(name)) continue;
-      const field = resolvePath(input, name);
+  // Query parameters fill only fields that neither the path nor the body bound.
+  if (route.body !== "*" && parts.query !== "") {
+    const query = new URLSearchParams(parts.query);
+    for (const name of new Set(query.keys())) {
+      const chain = resolveChain(schema, name);
       // Unknown parameters are ignored, as grpc-gateway does (cache busters, tracking).
-      if (field === undefined) continue;
-      const values = parts.query.getAll(name);
-      const converted = field.fieldKind === "list" ? values.map((v) => queryValue(field, v)) : queryValue(field, values[values.length - 1] ?? "");
-      setPath(input, json, name, converted);
+      if (chain === undefined || bound.some((taken) => overlaps(taken, chain))) continue;
+      const field = chain[chain.length - 1] as DescField;
+      const values = query.getAll(name);
+      setChain(json, chain, field.fieldKind === "list" ? values.map((v) => queryValue(field, v)) : queryValue(field, values[values.length - 1] ?? ""));
     }
   }
   try {
     // Unknown JSON fields are dropped, as grpc-gateway's default marshaler does (DiscardUnknown).
-    return toBinary(input, fromJson(input, json, { ignoreUnknownFields: true }));
+    return fromJson(schema, json, { ignoreUnknownFields: true });
   } catch (error) {
-    throw invalid(error instanceof Error ? error.message : "the request does not match its schema");
+    const field = fieldOf(error);
+    throw invalid(field === undefined ? `the request does not match ${schema.typeName}` : `invalid value for ${field}`);
   }
 }
 
-/** Writes response bytes as protojson with every field present. */
-export function decodeResponse(route: Route, bytes: Uint8Array): JsonValue {
-  const output = route.method.output;
-  const json = withUnpopulated(output, toJson(output, fromBinary(output, bytes), { alwaysEmitImplicit: true }) as JsonObject);
+/**
+ * The schema field a protobuf-es decoding error is about ("field tokens.v1.X.y"), from
+ * the FieldError it carries as its cause: its own message would quote the caller's value.
+ */
+function fieldOf(error: unknown): string | undefined {
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (typeof cause !== "object" || cause === null || !("field" in cause) || typeof cause.field !== "function") return undefined;
+  const field: unknown = cause.field();
+  return typeof field === "string" ? field : undefined;
+}
+
+/** The response as protojson with every field present, or the field response_body names. */
+export function responseJson(route: Route, schema: DescMessage, message: Message): JsonValue {
+  const json = withUnpopulated(schema, toJson(schema, message, { alwaysEmitImplicit: true }) as JsonObject);
   if (route.responseBody === "") return json;
-  const field = resolvePath(output, route.responseBody);
+  const chain = resolveChain(schema, route.responseBody);
+  const field = chain?.[chain.length - 1];
   return field === undefined ? null : (json[field.jsonName] ?? null);
 }
 
@@ -106,37 +123,48 @@ function withUnpopulated(desc: DescMessage, json: JsonObject): JsonObject {
   return out;
 }
 
-/** Finds a field by a dotted path of proto names or JSON names. */
-function resolvePath(desc: DescMessage, path: string): DescField | undefined {
+/** The fields a dotted path of proto or JSON names walks through, or undefined. */
+function resolveChain(desc: DescMessage, path: string): DescField[] | undefined {
+  const chain: DescField[] = [];
   let message: DescMessage | undefined = desc;
-  let field: DescField | undefined;
   for (const name of path.split(".")) {
-    if (message === undefined) return undefined;
-    field = message.fields.find((f) => f.name === name || f.jsonName === name);
+    const field: DescField | undefined = message?.fields.find((f) => f.name === name || f.jsonName === name);
     if (field === undefined) return undefined;
+    chain.push(field);
     message = field.fieldKind === "message" ? field.message : undefined;
   }
-  return field;
+  return chain;
 }
 
-function setPath(desc: DescMessage, json: JsonObject, path: string, value: JsonValue): void {
-  const names = path.split(".");
-  let message: DescMessage = desc;
+/** As resolveChain, for paths the proto itself names (http rules): a miss is a schema error. */
+function fieldChain(desc: DescMessage, path: string): DescField[] {
+  const chain = resolveChain(desc, path);
+  if (chain === undefined) throw invalid(`no field ${path} in ${desc.typeName}`);
+  for (const field of chain.slice(0, -1)) if (field.fieldKind !== "message") throw invalid(`${path} does not name a nested field`);
+  return chain;
+}
+
+/** Whether one field path is the other or contains it (setting either would touch the other). */
+function overlaps(a: readonly DescField[], b: readonly DescField[]): boolean {
+  const shorter = Math.min(a.length, b.length);
+  for (let i = 0; i < shorter; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Sets the value at the chain's end (by JSON name), removing the proto-name spelling so one value wins. */
+function setChain(json: JsonObject, chain: readonly DescField[], value: JsonValue): void {
   let target = json;
-  names.forEach((name, i) => {
-    const field = message.fields.find((f) => f.name === name || f.jsonName === name);
-    if (field === undefined) throw invalid(`no field "${path}" in ${desc.typeName}`);
-    if (i === names.length - 1) {
+  for (const [i, field] of chain.entries()) {
+    if (field.name !== field.jsonName) delete target[field.name];
+    if (i === chain.length - 1) {
       target[field.jsonName] = value;
       return;
     }
-    if (field.fieldKind !== "message") throw invalid(`"${path}" does not name a nested field`);
     const next = target[field.jsonName];
-    const child: JsonObject = isObject(next) ? next : {};
+    const child: JsonObject = isObject(next) ? { ...next } : {};
     target[field.jsonName] = child;
     target = child;
-    message = field.message;
-  });
+  }
 }
 
 /** Query strings carry text; protojson wants booleans as booleans. Other scalars accept strings. */

@@ -102,27 +102,34 @@ function pieceOf(token: string, source: string): Piece {
  * percent-encoded (see decodePathValue), or undefined when the path does not match.
  */
 export function matchTemplate(template: PathTemplate, path: string): Map<string, string> | undefined {
-  if (!path.startsWith("/")) return undefined;
-  let body = path.slice(1);
+  return path.startsWith("/") ? matchSegments(template, path.slice(1).split("/")) : undefined;
+}
+
+/**
+ * As matchTemplate, on the path already split at "/" (without the leading one), so
+ * a router splits each request once for all its templates. `segments` is not changed.
+ */
+export function matchSegments(template: PathTemplate, segments: readonly string[]): Map<string, string> | undefined {
+  let parts = segments;
   if (template.verb !== undefined) {
     const suffix = `:${template.verb}`;
-    if (!body.endsWith(suffix)) return undefined;
-    body = body.slice(0, -suffix.length);
+    const last = parts[parts.length - 1] as string;
+    if (!last.endsWith(suffix)) return undefined;
+    parts = [...parts.slice(0, -1), last.slice(0, -suffix.length)];
   }
-  const segments = body.split("/");
   const { pieces } = template;
   const hasRest = pieces.length > 0 && pieces[pieces.length - 1]?.kind === "rest";
-  if (hasRest ? segments.length < pieces.length - 1 : segments.length !== pieces.length) return undefined;
+  if (hasRest ? parts.length < pieces.length - 1 : parts.length !== pieces.length) return undefined;
   for (let i = 0; i < pieces.length; i += 1) {
     const piece = pieces[i] as Piece;
     if (piece.kind === "rest") break;
-    const segment = segments[i] as string;
+    const segment = parts[i] as string;
     if (piece.kind === "literal" ? segment !== piece.text : segment === "") return undefined;
   }
   const bound = new Map<string, string>();
   for (const capture of template.captures) {
-    const last = pieces[capture.to - 1]?.kind === "rest" ? segments.length : capture.to;
-    bound.set(capture.field, segments.slice(capture.from, last).join("/"));
+    const last = pieces[capture.to - 1]?.kind === "rest" ? parts.length : capture.to;
+    bound.set(capture.field, capture.to - capture.from === 1 && last === capture.to ? (parts[capture.from] as string) : parts.slice(capture.from, last).join("/"));
   }
   return bound;
 }

@@ -1,5 +1,5 @@
 import { type DescMethod, type DescService, getOption, hasOption, type Registry } from "@bufbuild/protobuf";
-import { matchTemplate, parseTemplate, type PathTemplate } from "./path-template";
+import { matchSegments, parseTemplate, type PathTemplate } from "./path-template";
 
 /** One HTTP binding of one RPC, read from its google.api.http rule. */
 export interface Route {
@@ -72,39 +72,57 @@ export type RouteMatch =
   | { readonly kind: "wrong-method"; readonly allow: readonly string[] }
   | { readonly kind: "none" };
 
+/** The routes of one path template, by HTTP method (the first binding of a method wins). */
+interface TemplateRoutes {
+  readonly template: PathTemplate;
+  readonly byMethod: Map<string, Route>;
+}
+
 /**
- * A matcher precompiled from the table: routes bucketed by their first literal
- * segment so a request tries only the few that could match. Earlier routes win.
+ * A matcher precompiled from the table: routes grouped by path template, and the
+ * templates bucketed by their first literal segment, so a request is split once and
+ * tries only the few templates that could match. Earlier routes win.
  */
 export class RouteMatcher {
-  private readonly buckets = new Map<string, Route[]>();
-  private readonly wildcard: Route[] = [];
+  private readonly buckets = new Map<string, TemplateRoutes[]>();
+  private readonly wildcard: TemplateRoutes[] = [];
 
   constructor(readonly routes: readonly Route[]) {
+    const groups = new Map<string, TemplateRoutes>();
     for (const route of routes) {
-      const first = route.template.pieces[0];
-      if (first?.kind === "literal") {
-        const bucket = this.buckets.get(first.text) ?? [];
-        bucket.push(route);
-        this.buckets.set(first.text, bucket);
-      } else {
-        this.wildcard.push(route);
+      let group = groups.get(route.template.source);
+      if (group === undefined) {
+        group = { template: route.template, byMethod: new Map() };
+        groups.set(route.template.source, group);
+        const first = route.template.pieces[0];
+        if (first?.kind === "literal") {
+          const bucket = this.buckets.get(first.text) ?? [];
+          bucket.push(group);
+          this.buckets.set(first.text, bucket);
+        } else {
+          this.wildcard.push(group);
+        }
       }
+      if (!group.byMethod.has(route.httpMethod)) group.byMethod.set(route.httpMethod, route);
     }
   }
 
   match(httpMethod: string, path: string): RouteMatch {
-    const slash = path.indexOf("/", 1);
-    const first = path.slice(1, slash < 0 ? undefined : slash).split(":")[0] ?? "";
-    const bucket = this.buckets.get(first);
+    if (!path.startsWith("/")) return NONE;
+    const segments = path.slice(1).split("/");
+    const bucket = this.buckets.get((segments[0] as string).split(":")[0] as string);
     const candidates = this.wildcard.length === 0 ? (bucket ?? []) : [...(bucket ?? []), ...this.wildcard];
-    const allow = new Set<string>();
-    for (const route of candidates) {
-      const variables = matchTemplate(route.template, path);
+    let allow: Set<string> | undefined;
+    for (const group of candidates) {
+      const variables = matchSegments(group.template, segments);
       if (variables === undefined) continue;
-      if (route.httpMethod === httpMethod) return { kind: "found", route, variables };
-      allow.add(route.httpMethod);
+      const route = group.byMethod.get(httpMethod);
+      if (route !== undefined) return { kind: "found", route, variables };
+      allow ??= new Set();
+      for (const method of group.byMethod.keys()) allow.add(method);
     }
-    return allow.size > 0 ? { kind: "wrong-method", allow: [...allow].sort() } : { kind: "none" };
+    return allow === undefined ? NONE : { kind: "wrong-method", allow: [...allow].sort() };
   }
 }
+
+const NONE: RouteMatch = { kind: "none" };

@@ -1,76 +1,46 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import express, { type NextFunction, type Request, type Response } from "express";
+import type { Duplex } from "node:stream";
 import { Code } from "../../service/status";
-import { expressGateway, send } from "./express-adapter";
-import { errorResponse, type Gateway, requestIdOf } from "./gateway";
+import { errorBody } from "./gateway";
 
-export interface HttpServerParts {
-  readonly gateway: Gateway;
-  /** The OpenAPI document served at GET /openapi.json. */
-  readonly openApi: unknown;
-  /** Whether the service is serving (GET /healthz). */
-  readonly isServing: () => boolean;
-  readonly bodyLimitBytes: number;
-  /** Told of anything unexpected that reached the last error handler. */
-  readonly onError: (error: unknown) => void;
-}
-
-/**
- * The REST request listener. The gateway answers API routes straight from Node's
- * request and response, in front of Express: measured here (bench/load), Express 5's
- * own routing costs 4-7x a bare node:http handler, and this front keeps API calls
- * at 1.5-2.5x a bare Express route. Everything else (/healthz, /openapi.json,
- * unknown paths) goes on to the Express app. `expressGateway` is an ordinary Express
- * middleware either way: another app can `app.use()` it.
- */
-export function restRequestListener(parts: HttpServerParts): (req: IncomingMessage, res: ServerResponse) => void {
-  const app = createHttpApp(parts);
-  const gateway = expressGateway(parts.gateway, { bodyLimitBytes: parts.bodyLimitBytes, fallthrough: true }) as unknown as (
-    req: IncomingMessage,
-    res: ServerResponse,
-    next: (error?: unknown) => void,
-  ) => void;
-  return (req, res) =>
-    gateway(req, res, (error?: unknown) => (error === undefined ? void app(req, res) : failInternal(parts, req, res, error)));
-}
-
-/** An unexpected error: logged, then JSON 500 with no detail (never Express's HTML page or a stack trace). */
-function failInternal(parts: HttpServerParts, req: IncomingMessage, res: ServerResponse, error: unknown): void {
-  parts.onError(error);
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  send(res as Response, errorResponse(requestIdOf(req.headers), 500, Code.INTERNAL, "internal error"));
-}
-
-/** The Express app behind the gateway: /healthz, /openapi.json, and JSON for everything else. */
-export function createHttpApp(parts: HttpServerParts): express.Express {
-  const app = express();
-  app.disable("x-powered-by");
-  app.disable("etag");
-  const openApi = JSON.stringify(parts.openApi);
-  app.get("/healthz", (_req, res) => {
-    const serving = parts.isServing();
-    res.status(serving ? 200 : 503).json({ status: serving ? "SERVING" : "NOT_SERVING" });
-  });
-  app.get("/openapi.json", (_req, res) => {
-    res.type("application/json").send(openApi);
-  });
-  app.use((req: Request, res: Response) => send(res, errorResponse(requestIdOf(req.headers), 404, Code.NOT_FOUND, "Not Found")));
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => failInternal(parts, req, res, error));
-  return app;
-}
-
+/** Listens with `listener`; every error Node's HTTP parser raises is answered with the JSON error body too. */
 export function listenHttp(listener: (req: IncomingMessage, res: ServerResponse) => void, host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer(listener);
+    server.on("clientError", answerClientError);
     server.listen(port, host);
     server.once("listening", () => resolve(server));
     server.once("error", reject);
   });
 }
+
+/**
+ * Node's parser refuses what it cannot parse (a bad method token, headers too large,
+ * a malformed chunk, a request that took too long) before any handler runs, and by
+ * default answers with an empty body. Here the answer is the same JSON error body as
+ * every other failure, and the connection closes.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code] = CLIENT_ERRORS[error.code ?? ""] ?? DEFAULT_CLIENT_ERROR;
+  const body = errorBody(code, reason.toLowerCase());
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+const DEFAULT_CLIENT_ERROR: readonly [number, string, number] = [400, "Bad Request", Code.INVALID_ARGUMENT];
+
+/** Parser error codes → HTTP status, reason and the gRPC code of the JSON body. */
+const CLIENT_ERRORS: Readonly<Record<string, readonly [number, string, number]>> = {
+  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large", Code.RESOURCE_EXHAUSTED],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout", Code.DEADLINE_EXCEEDED],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, "Payload Too Large", Code.RESOURCE_EXHAUSTED],
+};
 
 export function boundPort(server: Server): number {
   return (server.address() as AddressInfo).port;

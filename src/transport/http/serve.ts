@@ -1,0 +1,93 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { JsonValue } from "@bufbuild/protobuf";
+import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
+import { Code } from "../../service/status";
+import { BodyError, hasBody, readBody, refusal } from "./body-reader";
+import { errorResponse, type Gateway, type GatewayResponse, header } from "./gateway";
+import type { RouteMatch } from "./routes";
+
+export interface ServeOptions {
+  /** Largest request body accepted, in bytes; larger ones get 413 without being read. */
+  readonly bodyLimitBytes: number;
+  /** Told of anything unexpected (a bug): the caller gets a bare 500. */
+  readonly onError: (error: unknown) => void;
+}
+
+/** A request target split once: path (still percent-encoded) and raw query. */
+export interface Target {
+  readonly path: string;
+  readonly query: string;
+}
+
+/** A body an earlier middleware already consumed from the stream (Express): its bytes, or its parsed JSON. */
+export type ConsumedBody = { readonly bytes: Buffer } | { readonly json: JsonValue } | { readonly none: true };
+
+export function splitTarget(url: string | undefined): Target {
+  const target = url ?? "/";
+  const q = target.indexOf("?");
+  return q < 0 ? { path: target, query: "" } : { path: target.slice(0, q), query: target.slice(q + 1) };
+}
+
+/**
+ * Answers one routed request on Node's own request and response objects (the
+ * service's node:http server and the Express middleware both end here): the body
+ * read within its limit, the gateway's answer written back.
+ */
+export function serveMatch(
+  gateway: Gateway,
+  options: ServeOptions,
+  match: RouteMatch,
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: Target,
+  consumed?: ConsumedBody,
+): void {
+  const takesBody = match.kind === "found" && match.route.body !== "";
+  const parsedBody = consumed !== undefined && "json" in consumed ? consumed.json : undefined;
+  let body: Promise<Buffer | undefined>;
+  if (consumed !== undefined) {
+    body = Promise.resolve("bytes" in consumed ? consumed.bytes : undefined);
+  } else if (takesBody) {
+    body = readBody(req, options.bodyLimitBytes);
+  } else {
+    // A body the route does not take is never read: the connection closes after the answer instead.
+    if (hasBody(req) && !req.readableEnded) res.shouldKeepAlive = false;
+    const tooLarge = Number(req.headers["content-length"]) > options.bodyLimitBytes;
+    body = tooLarge ? Promise.reject(refusal(req, options.bodyLimitBytes)) : Promise.resolve(undefined);
+  }
+  body
+    .then((bytes) => gateway.answer(match, { method: req.method ?? "GET", path: target.path, query: target.query, headers: req.headers, body: bytes, parsedBody }))
+    .then(
+      (response) => send(res, response),
+      (error: unknown) => {
+        if (!(error instanceof BodyError)) return failInternal(options, req, res, error);
+        res.shouldKeepAlive = false; // the rest of the body stays unread: close after answering
+        const code = error.status === 413 ? Code.RESOURCE_EXHAUSTED : Code.INVALID_ARGUMENT; // 415 and 400: the request's fault
+        send(res, errorResponse(requestIdFor(req), error.status, code, error.message));
+      },
+    );
+}
+
+/** Writes a gateway answer with its Content-Length. */
+export function send(res: ServerResponse, response: GatewayResponse): void {
+  if (res.headersSent || res.destroyed) return;
+  const headers: string[] = [];
+  for (const [name, value] of Object.entries(response.headers)) headers.push(name, value);
+  headers.push("content-length", String(Buffer.byteLength(response.body)));
+  res.writeHead(response.status, headers);
+  res.end(response.body);
+}
+
+/** Anything unexpected: logged, then a JSON 500 with no detail (never an HTML page or a stack trace). */
+export function failInternal(options: ServeOptions, req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  options.onError(error);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  send(res, errorResponse(requestIdFor(req), 500, Code.INTERNAL, "internal error"));
+}
+
+export function requestIdFor(req: IncomingMessage): string {
+  return requestIdOf(header(req.headers, REQUEST_ID_HEADER));
+}
