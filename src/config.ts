@@ -36,14 +36,14 @@ export function loadConfig(env: Env = process.env): Config {
     host: read("HOST", "127.0.0.1")[1],
     grpcPort: port(...read("GRPC_PORT", "50051")),
     httpPort: port(...read("PORT", "8080")),
-    keyTtlMs: duration(...read("KEY_TTL", "5m")),
-    blockTtlMs: duration(...read("BLOCK_TTL", "60s")),
+    keyTtlMs: duration(...read("KEY_TTL", "5m"), YEAR_MS),
+    blockTtlMs: duration(...read("BLOCK_TTL", "60s"), YEAR_MS),
     maxKeys: positiveInteger(...read("MAX_KEYS", "10000000")),
     store: oneOf(...read("STORE", "memory"), ["memory", "redis"] as const),
     redisUrl: redisUrl(...read("REDIS_URL", "redis://127.0.0.1:6379")),
     redisPrefix: read("REDIS_PREFIX", "tokens:")[1],
     logLevel: oneOf(...read("LOG_LEVEL", "info"), LOG_LEVELS),
-    shutdownGraceMs: duration(...read("SHUTDOWN_GRACE", "10s")),
+    shutdownGraceMs: duration(...read("SHUTDOWN_GRACE", "10s"), HOUR_MS),
   };
 }
 
@@ -56,9 +56,15 @@ function port(name: string, value: string): number {
   return parsed >= 0 && parsed <= 65535 ? parsed : fail(name, value, "a port from 0 to 65535 (0 picks a free one)");
 }
 
-function duration(name: string, value: string): number {
+const HOUR_MS = 3_600_000;
+/** Longest lifetime or hold: far beyond any use, far below where instants stop being exact. */
+const YEAR_MS = 8760 * HOUR_MS;
+
+/** A duration of at least 1 ms and at most `maxMs` (so every deadline and timer stays exact). */
+function duration(name: string, value: string, maxMs: number): number {
   const ms = parseDuration(value);
-  return ms !== undefined && ms > 0 ? ms : fail(name, value, "a positive duration with a unit: ms, s, m or h (e.g. 1.5s, 5m)");
+  const limit = maxMs === HOUR_MS ? "1h" : "8760h (a year)";
+  return ms !== undefined && ms >= 1 && ms <= maxMs ? ms : fail(name, value, `a duration from 1ms to ${limit} with a unit: ms, s, m or h (e.g. 1.5s, 5m)`);
 }
 
 function positiveInteger(name: string, value: string): number {

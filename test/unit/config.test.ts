@@ -87,7 +87,7 @@ describe("loadConfig", () => {
           [".5s", 500],
           ["0.25m", 15_000],
           ["5m", 300_000],
-          ["2h", 7_200_000],
+          ["0.5h", 1_800_000],
           [" 30s ", 30_000],
         ]);
       }
@@ -95,8 +95,18 @@ describe("loadConfig", () => {
 
     it("refuses zero, negatives, a missing or unknown unit and malformed numbers", () => {
       for (const [name] of fields) {
-        expectRefused(name, ["5", "1.5", "0s", "0ms", "0.0s", "-1s", "-250ms", "5 m", "5M", "5S", "5d", "5sec", "1e3ms", "5.s", "1.5.2s", "s", "ms", "five minutes", "5m5s"]);
+        expectRefused(name, ["5", "1.5", "0s", "0ms", "0.0s", "0.4ms", "-1s", "-250ms", "5 m", "5M", "5S", "5d", "5sec", "1e3ms", "5.s", "1.5.2s", "s", "ms", "five minutes", "5m5s"]);
       }
+    });
+
+    it("refuses durations past their bound (timers and instants stay exact): a year for lifetimes and holds, an hour for the grace", () => {
+      expectRead("KEY_TTL", "keyTtlMs", [["8760h", 8760 * 3_600_000]]);
+      expectRead("BLOCK_TTL", "blockTtlMs", [["8760h", 8760 * 3_600_000]]);
+      expectRead("SHUTDOWN_GRACE", "shutdownGraceMs", [["1h", 3_600_000], ["60m", 3_600_000]]);
+      const huge = `${"9".repeat(400)}h`;
+      expectRefused("KEY_TTL", ["8761h", "3000000000h", huge]);
+      expectRefused("BLOCK_TTL", ["8761h", huge]);
+      expectRefused("SHUTDOWN_GRACE", ["61m", "600h", huge]);
     });
   });
 
