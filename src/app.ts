@@ -64,8 +64,12 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   let httpServer: HttpServer | undefined;
   let grpcPort: number;
   try {
-    grpcPort = await listenGrpc(grpcServer, config.host, config.grpcPort);
-    httpServer = await listenHttp(rest, config.host, config.httpPort);
+    grpcPort = await listenGrpc(grpcServer, config.host, config.grpcPort).catch((error: unknown) => {
+      throw new Error(`cannot listen for gRPC on HOST=${config.host} GRPC_PORT=${config.grpcPort}: ${reason(error)}`);
+    });
+    httpServer = await listenHttp(rest, config.host, config.httpPort).catch((error: unknown) => {
+      throw new Error(`cannot listen for REST on HOST=${config.host} PORT=${config.httpPort}: ${reason(error)}`);
+    });
   } catch (error) {
     grpcServer.forceShutdown();
     httpServer?.close();
@@ -90,6 +94,11 @@ async function stopAll(config: Config, health: HealthReporter, grpc: GrpcServer,
 function once(action: () => Promise<void>): () => Promise<void> {
   let running: Promise<void> | undefined;
   return () => (running ??= action());
+}
+
+/** The first line of an error's message: listen errors from grpc-js span several. */
+function reason(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
 }
 
 export function hostForUrl(host: string): string {

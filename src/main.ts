@@ -1,6 +1,6 @@
 import { startApp } from "./app";
 import { ConfigError, loadConfig } from "./config";
-import { createLogger } from "./platform/logger";
+import { createLogger, routeGrpcLogs } from "./platform/logger";
 
 /** Process entry point: configuration, start-up line, signals. */
 async function main(): Promise<void> {
@@ -15,10 +15,18 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  routeGrpcLogs(logger);
   // Start-up and shutdown lines are printed whatever LOG_LEVEL says: operators and scripts wait for them.
   const lifecycle = logger.child({}, { level: "info" });
   const app = await startApp({ config, logger });
+  let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
+    // A second signal changes nothing: the stop under way ends within the same bound.
+    if (stopping) {
+      lifecycle.info({ signal }, "already shutting down");
+      return;
+    }
+    stopping = true;
     lifecycle.info({ signal }, "shutting down");
     // The backstop: whatever a peer does (a stuck reader, an open stream) the process
     // ends within the grace period plus half a second. app.stop() normally wins.
@@ -34,8 +42,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once("SIGTERM", shutdown);
-  process.once("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
   // Logged only once signals are handled: whoever waits for this line may stop us at once.
   lifecycle.info(
     { grpc: app.grpcAddress, http: app.httpAddress, store: config.store },

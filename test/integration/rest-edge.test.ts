@@ -150,9 +150,11 @@ describe("the HTTP edge", function () {
       expectErrorBody(answer, 413, Code.RESOURCE_EXHAUSTED);
     });
 
-    it("on a route that takes no body too", async () => {
-      const head = `GET /keys HTTP/1.1\r\nHost: x\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\n`;
-      expectErrorBody(parseRaw(await rawExchange(h.app.httpAddress, head, false)), 413, Code.RESOURCE_EXHAUSTED);
+    it("on a route that takes no body too, /healthz and /openapi.json included", async () => {
+      for (const path of ["/keys", "/healthz", "/openapi.json"]) {
+        const head = `GET ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\n`;
+        expectErrorBody(parseRaw(await rawExchange(h.app.httpAddress, head, false)), 413, Code.RESOURCE_EXHAUSTED);
+      }
     });
   });
 

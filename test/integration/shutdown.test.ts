@@ -97,6 +97,37 @@ describe("shutdown of the process", function () {
   });
 });
 
+describe("start-up and repeated signals", function () {
+  this.timeout(30_000);
+
+  it("a second SIGTERM or a SIGINT during the stop changes nothing: exit 0", async () => {
+    const service = await startServiceProcess({ SHUTDOWN_GRACE: "1s", LOG_LEVEL: "warn" });
+    service.child.kill("SIGTERM");
+    service.child.kill("SIGTERM");
+    service.child.kill("SIGINT");
+    expect(await service.exited).to.equal(0);
+  });
+
+  it("a port already taken stops start-up with an error naming the setting", async () => {
+    const first = await startHarness();
+    try {
+      const port = first.app.grpcPort;
+      const error = await startHarness({ env: { GRPC_PORT: String(port) } }).then(
+        () => expect.fail("the second app started"),
+        (failure: unknown) => failure as Error,
+      );
+      expect(error.message).to.contain(`GRPC_PORT=${port}`).and.not.contain("\n");
+      const restError = await startHarness({ env: { PORT: String(first.app.httpPort) } }).then(
+        () => expect.fail("the second app started"),
+        (failure: unknown) => failure as Error,
+      );
+      expect(restError.message).to.contain(`PORT=${first.app.httpPort}`);
+    } finally {
+      await first.close();
+    }
+  });
+});
+
 /** A TCP connection that never reads (no 'data' listener, so the socket stays paused). */
 function stuckSocket(address: string, into: Socket[]): Socket {
   const colon = address.lastIndexOf(":");

@@ -55,7 +55,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
  * What the headers alone refuse, before a byte of the body is read: a declared
  * length over the limit (413), or a content coding the service does not decode (415).
  */
-export function refusal(req: IncomingMessage, limit: number): BodyError | undefined {
+function refusal(req: IncomingMessage, limit: number): BodyError | undefined {
   if (Number(req.headers["content-length"]) > limit) return tooLarge();
   const coding = req.headers["content-encoding"];
   if (coding !== undefined && coding.trim().toLowerCase() !== "identity") return new BodyError(415, "unsupported content-encoding: send the body uncompressed");

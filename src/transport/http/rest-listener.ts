@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code } from "../../service/status";
 import { errorResponse, type Gateway } from "./gateway";
-import { requestIdFor, send, serveMatch, type ServeOptions, splitTarget } from "./serve";
+import { bodyErrorResponse, requestIdFor, send, serveMatch, type ServeOptions, skipBody, splitTarget } from "./serve";
 
 export interface RestParts extends ServeOptions {
   readonly gateway: Gateway;
@@ -31,6 +31,11 @@ export function restListener(parts: RestParts): (req: IncomingMessage, res: Serv
     const page = own[target.path];
     if (page === undefined) {
       serveMatch(parts.gateway, parts, parts.gateway.route(req.method ?? "GET", target.path), req, res, target);
+      return;
+    }
+    const refused = skipBody(req, res, parts.bodyLimitBytes); // these pages take no body
+    if (refused !== undefined) {
+      send(res, bodyErrorResponse(req, refused));
       return;
     }
     const requestId = requestIdFor(req);

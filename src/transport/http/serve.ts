@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
 import { Code } from "../../service/status";
-import { BodyError, hasBody, readBody, refusal } from "./body-reader";
+import { BodyError, hasBody, readBody } from "./body-reader";
 import { errorResponse, type Gateway, type GatewayResponse, header } from "./gateway";
 import type { RouteMatch } from "./routes";
 
@@ -50,10 +50,8 @@ export function serveMatch(
   } else if (takesBody) {
     body = readBody(req, options.bodyLimitBytes);
   } else {
-    // A body the route does not take is never read: the connection closes after the answer instead.
-    if (hasBody(req) && !req.readableEnded) res.shouldKeepAlive = false;
-    const tooLarge = Number(req.headers["content-length"]) > options.bodyLimitBytes;
-    body = tooLarge ? Promise.reject(refusal(req, options.bodyLimitBytes)) : Promise.resolve(undefined);
+    const refused = skipBody(req, res, options.bodyLimitBytes);
+    body = refused === undefined ? Promise.resolve(undefined) : Promise.reject(refused);
   }
   body
     .then((bytes) => gateway.answer(match, { method: req.method ?? "GET", path: target.path, query: target.query, headers: req.headers, body: bytes, parsedBody }))
@@ -62,10 +60,25 @@ export function serveMatch(
       (error: unknown) => {
         if (!(error instanceof BodyError)) return failInternal(options, req, res, error);
         res.shouldKeepAlive = false; // the rest of the body stays unread: close after answering
-        const code = error.status === 413 ? Code.RESOURCE_EXHAUSTED : Code.INVALID_ARGUMENT; // 415 and 400: the request's fault
-        send(res, errorResponse(requestIdFor(req), error.status, code, error.message));
+        send(res, bodyErrorResponse(req, error));
       },
     );
+}
+
+/**
+ * For a request whose body will not be used: it is never read, and the connection
+ * closes after the answer instead of draining it. A declared size over the limit is
+ * still refused (413), as on routes that take a body.
+ */
+export function skipBody(req: IncomingMessage, res: ServerResponse, limit: number): BodyError | undefined {
+  if (hasBody(req) && !req.readableEnded) res.shouldKeepAlive = false;
+  return Number(req.headers["content-length"]) > limit ? new BodyError(413, "request body too large") : undefined;
+}
+
+/** The error answer for a refused body. */
+export function bodyErrorResponse(req: IncomingMessage, error: BodyError): GatewayResponse {
+  const code = error.status === 413 ? Code.RESOURCE_EXHAUSTED : Code.INVALID_ARGUMENT; // 415 and 400: the request's fault
+  return errorResponse(requestIdFor(req), error.status, code, error.message);
 }
 
 /** Writes a gateway answer with its Content-Length. */
