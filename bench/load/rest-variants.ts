@@ -5,7 +5,7 @@
  *
  *   rest-variants.ts VARIANT [EXPRESS4_DIR]
  *
- *   bare-node       node:http answering the baseline's JSON (no framework at all)
+ *   bare-node       the bench's bare node:http baseline (no framework at all)
  *   bare-express5   the bench's bare Express baseline
  *   bare-express4   the same app on Express 4 (from EXPRESS4_DIR/node_modules/express)
  *   shim-express5   the service's REST server as shipped (restRequestListener: the gateway in front, Express 5 behind it)
@@ -18,7 +18,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import express from "express";
-import { bareExpressApp, serveHttp } from "./baselines";
+import { bareExpressApp, bareNodeHandler, serveHttp } from "./baselines";
 import { ROOT } from "./procs";
 
 type Dist = {
@@ -119,29 +119,6 @@ function onNode({ parts, d }: Shim): Handler {
     });
 }
 
-function bareNode(): Handler {
-  const json = (res: ServerResponse, status: number, body: string): void => {
-    res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
-    res.end(body);
-  };
-  const acquired = JSON.stringify({ keyId: "AAAAAAAAAAAAAAAAAAAAAA" });
-  const described = JSON.stringify({ isBlocked: false, blockedAt: null, createdAt: "2026-01-01T00:00:00.123Z", expiresAt: "2026-01-01T00:05:00.123Z", releaseAt: null });
-  return (req, res) => {
-    const url = req.url ?? "/";
-    if (url === "/keys") {
-      if (req.method === "POST") {
-        req.resume(); // read the body, as the Express baseline does
-        req.once("end", () => json(res, 201, acquired));
-        return;
-      }
-      return json(res, 200, acquired);
-    }
-    if (url.startsWith("/keys/")) return json(res, 200, req.method === "GET" ? described : "{}");
-    if (url.startsWith("/keepalive/")) return json(res, 200, '{"expiresAt":"2026-01-01T00:05:00.123Z"}');
-    json(res, 404, "{}");
-  };
-}
-
 async function main(): Promise<void> {
   const [variant, express4Dir] = process.argv.slice(2);
   const express4 = (): typeof express => {
@@ -152,7 +129,7 @@ async function main(): Promise<void> {
   const bareKey = { keyId: "AAAAAAAAAAAAAAAAAAAAAA" };
   switch (variant) {
     case "bare-node":
-      return serveHttp(bareNode(), bareKey);
+      return serveHttp(bareNodeHandler, bareKey);
     case "bare-express5":
       return serveHttp(bareExpressApp(express), bareKey);
     case "bare-express4":
