@@ -11,10 +11,10 @@
  *
  * Exits 1 when a row's figures are doubtful (failed calls, a drained pool): they are printed, marked "!".
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildService } from "./build";
 import type { Row } from "./compare";
 import { removeCompiled } from "./compile";
 import { memorySection } from "./memory";
@@ -69,11 +69,8 @@ async function main(): Promise<number> {
   const tools = ["h2load", ...(options.sections.includes("memory") ? ["wrk"] : []), ...(options.sections.includes("redis") ? ["redis-server", "redis-benchmark"] : [])];
   requireTools(tools);
   const pinned = setPinning(options.pin && cpus().length >= 2);
-  if (options.build) {
-    // The server under test is the compiled one, as `npm start` runs it.
-    const build = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-    if (build.status !== 0) throw new Error("npm run build failed");
-  }
+  // The server under test is the compiled one, as `npm start` runs it (the smoke skips tsc's type-check: see build.ts).
+  if (options.build) buildService(!options.smoke);
   const dir = mkdtempSync(join(tmpdir(), "tokens-bench-load-"));
   const settings = settingsFor(options.smoke, dir, { seconds: options.seconds, rounds: options.rounds });
   const began = Date.now();
