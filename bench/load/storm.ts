@@ -1,134 +1,227 @@
 /**
- * Part 3, the expiry storm: N keys whose deadlines fall within about a second
- * expire while a steady, fixed-rate gRPC Get load runs on a live key. The
- * steady load's p99 in a window before the storm is compared with its p99
- * while the sweeper removes the keys (from the first pool shrink to empty).
- * h2load --rps sends on schedule with many streams open, so a stalled event
- * loop shows as latency instead of as requests never sent.
+ * Part 3, the storms (kinds in storm-kinds.ts) on each store: N keys whose
+ * deadlines fall on one millisecond (the instant) while a steady, fixed-rate
+ * gRPC load runs. The load's p99 in a window before the instant is compared
+ * with its p99 across the storm, from the instant until the backlog of passed
+ * deadlines is gone. h2load --rps sends on schedule with many streams open, so
+ * a stalled event loop (or a blocked Redis) shows as latency instead of as
+ * requests never sent. On Redis, a PING on its own connection and SLOWLOG show
+ * what every other client of that Redis would have waited.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createTokenClient } from "../../clients";
-import { GetRequest } from "../../clients/generated/tokens/v1/tokens";
+import { setTimeout as sleep } from "node:timers/promises";
+import type Redis from "ioredis";
+import { createTokenClient, type TokenClient } from "../../clients";
+import { CreateResponse } from "../../clients/generated/tokens/v1/tokens";
+import { randomKeyId } from "../../src/core/key-id";
+import type { TestRedis } from "../../test/support/redis-server";
 import { compiledServer } from "./compile";
 import { JsonProcess, launch } from "./procs";
+import { startBenchRedis } from "./redis";
 import type { Settings } from "./settings";
-import { grpcOf, started } from "./targets";
-import { type H2loadEntry, h2load, percentile } from "./tools";
-import { checkGrpc, grpcFrame, type GrpcWorkload } from "./workloads";
+import { type StormKind, type StormStore, stormEnv, steadyLoad, stormZset } from "./storm-kinds";
+import { type Backlog, PingSampler, poolKeys, readSlowlog, RedisFiller, resetSlowlog, type SlowCommand, watchBacklog } from "./storm-redis";
+import { grpcOf, started, type Target } from "./targets";
+import { type H2loadEntry, h2load, type LoadResult, percentile } from "./tools";
+import { grpcFrame, probeGrpc } from "./workloads";
 
-export interface StormWindow {
-  readonly seconds: number;
-  readonly requests: number;
+export interface Latency {
+  readonly count: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+}
+
+export interface StormWindow extends Latency {
+  readonly fromMs: number;
+  readonly seconds: number;
   /** Longest event-loop stall the server saw in the window (a 5 ms timer's lateness). */
   readonly stallMs: number;
+  /** Redis: PINGs sent in the window, on their own connection. */
+  readonly ping?: Latency;
 }
 
-/** One storm: fill, steady load, sweep. */
+/** One storm: fill, steady load, backlog applied. */
 export interface StormRun {
-  readonly fillMs: number;
-  /** Last deadline minus first: how "together" the storm is. */
-  readonly deadlineSpreadMs: number;
-  readonly before: StormWindow;
-  readonly during: StormWindow;
-  /** p99 during ÷ p99 before (target ≤ 2). */
-  readonly p99Ratio: number;
-  readonly sweepMs: number;
-  readonly swept: number;
-}
-
-export interface StormResult {
+  /** Keys whose deadline is the instant. */
   readonly keys: number;
-  readonly steadyRps: number;
-  readonly runs: readonly StormRun[];
-  /** Median of the runs' p99 ratios. */
+  readonly fillMs: number;
+  /** The storm's deadline (ms since the epoch). */
+  readonly instant: number;
+  /** Last storm deadline minus first: 0 when the storm is on one millisecond. */
+  readonly spreadMs: number;
+  readonly before: StormWindow;
+  readonly across: StormWindow;
+  /** p99 across ÷ p99 before (target ≤ 2). */
   readonly p99Ratio: number;
+  /** From the instant until no passed deadline is left; NaN: not within the wait. */
+  readonly clearMs: number;
+  /** Memory: sweeper slices in the backlog's run. Redis: backlog when first polled after the instant. */
+  readonly slices?: number;
+  readonly backlogAtInstant?: number;
+  /** Redis: every PING sent while the load ran (the windows hold their own share). */
+  readonly ping?: Latency;
+  /** Redis: commands slower than the SLOWLOG threshold during the run, longest first. */
+  readonly slowlog?: readonly SlowCommand[];
+  /** Capacity: Creates sent from the instant on (estimated, half the calls) and Creates that made a key. */
+  readonly creates?: { readonly sentAfterInstant: number; readonly made: number };
+  readonly load: LoadResult;
   readonly problems: readonly string[];
 }
 
-interface Fill {
+export interface StormResult {
+  readonly store: StormStore;
+  readonly kind: StormKind;
   readonly keys: number;
-  readonly ms: number;
-  readonly firstDeadline: number;
-  readonly lastDeadline: number;
+  readonly steadyRps: number;
+  /** What the steady load sends. */
+  readonly load: string;
+  readonly runs: readonly StormRun[];
+  /** Median of the runs' p99 ratios. */
+  readonly p99Ratio: number;
+  /** Doubtful figures: the bench exits 1. */
+  readonly problems: readonly string[];
 }
 
-interface Sweep {
-  readonly startMs: number;
-  readonly endMs: number;
-  readonly swept: number;
-  /** [when (epoch ms), how long (ms)] */
-  readonly stalls: readonly (readonly [number, number])[];
-}
+export const STORM_TARGETS = { p99Ratio: 2, redisCommandMs: 50, slowlogThresholdUs: 10_000 } as const;
 
 const STREAMS_PER_CLIENT = 64;
+/** How often PING and the backlog poll run on Redis. */
+const POLL_MS = 5;
+/** How long past the load's end the bench waits for the backlog to be gone (the figure is reported either way). */
+const BACKLOG_GRACE_MS = 30_000;
+const PREFIX = "storm:";
+const GRPC_RESOURCE_EXHAUSTED = 8;
 
-export async function stormSection(settings: Settings, log: (line: string) => void): Promise<StormResult> {
+/** The storm server, asked over stdin; answers are taken in order, per kind of message. */
+class StormServer {
+  private readonly taken = new Map<string, number>();
+
+  constructor(readonly process: JsonProcess) {}
+
+  send(line: string): void {
+    this.process.send(line);
+  }
+
+  async next<T>(key: string, timeoutMs: number): Promise<T> {
+    const skip = this.taken.get(key) ?? 0;
+    const value = await this.process.waitFor(
+      (message) => {
+        if (typeof message["error"] === "string") throw new Error(`storm server: ${message["error"]}`);
+        return key in message ? (message[key] as T) : undefined;
+      },
+      timeoutMs,
+      key,
+      skip,
+    );
+    this.taken.set(key, skip + 1);
+    return value;
+  }
+
+  ask<T>(command: string, key: string, timeoutMs = 30_000): Promise<T> {
+    this.send(command);
+    return this.next<T>(key, timeoutMs);
+  }
+}
+
+interface Filled {
+  readonly keys: number;
+  readonly ms: number;
+  readonly instant: number;
+  readonly spreadMs: number;
+}
+
+/** What a run on Redis needs beside the service: the bench's own connections. */
+interface RedisSide {
+  readonly server: TestRedis;
+  readonly admin: Redis;
+  readonly ping: Redis;
+  readonly poll: Redis;
+  readonly filler: RedisFiller;
+}
+
+export async function stormSection(
+  settings: Settings,
+  plan: { readonly kinds: readonly StormKind[]; readonly stores: readonly StormStore[] },
+  log: (line: string) => void,
+): Promise<StormResult[]> {
+  const results: StormResult[] = [];
+  for (const store of plan.stores) {
+    const redis = store === "redis" ? await redisSide() : undefined;
+    try {
+      for (const kind of plan.kinds) results.push(await stormOf(kind, store, settings, redis, log));
+    } finally {
+      if (redis !== undefined) {
+        for (const client of [redis.admin, redis.ping, redis.poll]) client.disconnect();
+        await redis.server.stop();
+      }
+    }
+  }
+  return results;
+}
+
+async function redisSide(): Promise<RedisSide> {
+  const server = await startBenchRedis();
+  const admin = server.client();
+  return { server, admin, ping: server.client(), poll: server.client(), filler: new RedisFiller(admin, server.port, PREFIX) };
+}
+
+async function stormOf(kind: StormKind, store: StormStore, settings: Settings, redis: RedisSide | undefined, log: (line: string) => void): Promise<StormResult> {
   const storm = settings.storm;
-  const child = launch(process.execPath, [compiledServer("bench/load/storm-server.ts")], {
-    cpu: settings.serverCpu,
-    stdin: true,
-    env: { HOST: "127.0.0.1", GRPC_PORT: "0", PORT: "0", LOG_LEVEL: "warn", STORE: "memory", MAX_KEYS: "100000000", KEY_TTL: `${storm.keyTtlSeconds}s` },
-  });
-  const target = await started("storm service", new JsonProcess("storm service", child));
+  const env = {
+    HOST: "127.0.0.1",
+    GRPC_PORT: "0",
+    PORT: "0",
+    LOG_LEVEL: "warn",
+    ...stormEnv(kind, store, storm),
+    ...(redis === undefined ? {} : { REDIS_URL: redis.server.url, REDIS_PREFIX: PREFIX }),
+  };
+  const child = launch(process.execPath, [compiledServer("bench/load/storm-server.ts")], { cpu: settings.serverCpu, stdin: true, env });
+  const target = await started(`storm service (${store})`, new JsonProcess(`storm service (${store})`, child));
+  const server = new StormServer(target.process);
   const client = createTokenClient(grpcOf(target));
   let keeper: NodeJS.Timeout | undefined;
   try {
-    // The live key exists before the fill and is kept alive, so only the filled keys expire.
-    const { keyId } = await client.create({}, { timeoutMs: 5000 });
-    keeper = setInterval(() => void client.keepAlive({ keyId }, { timeoutMs: 5000 }).catch(() => undefined), 1000);
-    const get: GrpcWorkload = { name: "storm", measures: "", methods: ["/tokens.v1.TokenService/Get"], message: GetRequest.encode({ keyId }).finish(), acquireShare: 0 };
-    const frame = grpcFrame(get.message);
-    const bodyFile = join(settings.dir, "storm-get.bin");
-    writeFileSync(bodyFile, frame);
-    const expectedBytes = await checkGrpc(grpcOf(target), get, frame);
-    const problems: string[] = [];
+    // Memory: the live key is made through the API before any fill; on Redis the fill writes it.
+    const liveId = redis === undefined ? (await client.create({}, { timeoutMs: 5000 })).keyId : randomKeyId();
+    if (redis === undefined && kind !== "release") {
+      // KEY_TTL is the storm's lead here: keep the live key alive so only the storm's keys expire.
+      const everyMs = Math.min(1000, storm.leadSeconds * 250);
+      keeper = setInterval(() => void client.keepAlive({ keyId: liveId }, { timeoutMs: 5000 }).catch(() => undefined), everyMs);
+    }
+    // Redis: one set of ids per storm, sorted (see RedisFiller), rewritten for every run.
+    const ids = redis === undefined ? undefined : { storm: Array.from({ length: storm.keys }, randomKeyId).sort(), spare: Array.from({ length: kind === "release" ? storm.spareKeys : 0 }, randomKeyId) };
+    const workload = steadyLoad(kind, liveId);
+    const bodyFile = join(settings.dir, `storm-${store}-${kind}.bin`);
+    writeFileSync(bodyFile, grpcFrame(workload.message));
     const runs: StormRun[] = [];
     // A storm is one event on a noisy machine: repeat it and keep every run.
     for (let repeat = 0; repeat < storm.repeats; repeat += 1) {
-      log(`storm ${repeat + 1}/${storm.repeats}: filling ${storm.keys} keys in-process`);
-      target.process.send(`fill ${storm.keys}`);
-      const fill = await target.process.waitFor((m) => m["fill"] as Fill | undefined, 300_000, "the fill", repeat);
-      const lead = fill.firstDeadline - Date.now();
-      if (lead < storm.beforeSeconds * 1000 + 500) problems.push(`only ${lead} ms of steady load before storm ${repeat + 1}: raise KEY_TTL`);
-      const seconds = (fill.lastDeadline - Date.now()) / 1000 + storm.afterSeconds;
-      log(`storm ${repeat + 1}/${storm.repeats}: steady load for ${seconds.toFixed(1)} s, deadlines ${new Date(fill.firstDeadline).toISOString()} … +${fill.lastDeadline - fill.firstDeadline} ms`);
-      const { result, entries } = await h2load({
-        urls: get.methods.map((method) => `http://${grpcOf(target)}${method}`),
-        bodyFile,
-        clients: storm.clients,
-        streams: STREAMS_PER_CLIENT,
-        ratePerClient: storm.ratePerClient,
-        seconds,
-        cpu: settings.loadCpu,
-        dir: settings.dir,
-      });
-      const sweep = await target.process.waitFor((m) => m["sweep"] as Sweep | undefined, 120_000, "the end of the sweep", repeat);
-      if (result.errors > 0 || (result.bytesPerResponse ?? 0) < 0.95 * expectedBytes) {
-        problems.push(`storm ${repeat + 1}: steady load had failures (${result.errors} errors, ${result.bytesPerResponse?.toFixed(1)} B/answer)`);
+      const label = `storm ${store} ${kind} ${repeat + 1}/${storm.repeats}`;
+      log(`${label}: filling ${storm.keys} keys`);
+      let filled: Filled;
+      if (redis === undefined || ids === undefined) {
+        filled = await server.ask<Filled>(`fill ${kind} ${storm.keys} ${storm.spareKeys}`, "fill", 600_000);
+      } else {
+        // From the fill's end: the warm-up and 'before' windows, and a margin for the fill's last write running late.
+        const leadMs = (storm.warmSeconds + storm.beforeSeconds) * 1000 * 1.2 + 200;
+        const { instant, ms } = await redis.filler.fill({ kind, stormIds: ids.storm, spareIds: ids.spare, liveId, leadMs });
+        filled = { keys: storm.keys, ms, instant, spreadMs: 0 };
       }
-      const loadEnd = entries.reduce((latest, e) => Math.max(latest, e.startUs / 1000), 0);
-      if (loadEnd < sweep.endMs) problems.push(`storm ${repeat + 1}: the steady load ended before the sweep did: the 'during' window is cut short`);
-      await client.get({ keyId }, { timeoutMs: 5000 }); // the live key survived the storm
-      const start = Math.min(sweep.startMs, fill.firstDeadline);
-      const before = window(entries, sweep, start - storm.beforeSeconds * 1000, start, 0);
-      // The watcher logs a stall when it ends: one that ends just after the pool is swept belongs to the storm.
-      const during = window(entries, sweep, start, sweep.endMs, 50);
-      runs.push({
-        fillMs: fill.ms,
-        deadlineSpreadMs: fill.lastDeadline - fill.firstDeadline,
-        before,
-        during,
-        p99Ratio: during.p99Ms / before.p99Ms,
-        sweepMs: sweep.endMs - sweep.startMs,
-        swept: sweep.swept,
-      });
+      runs.push(await runStorm(kind, store, settings, { target, server, client, redis, liveId, bodyFile, filled }, label, log));
     }
     const ratios = runs.map((run) => run.p99Ratio).sort((x, y) => x - y);
-    return { keys: storm.keys, steadyRps: storm.clients * storm.ratePerClient, runs, p99Ratio: ratios[(ratios.length - 1) >> 1] as number, problems };
+    return {
+      store,
+      kind,
+      keys: storm.keys,
+      steadyRps: storm.clients * storm.ratePerClient,
+      load: workload.measures,
+      runs,
+      p99Ratio: ratios[(ratios.length - 1) >> 1] ?? Number.NaN,
+      problems: runs.flatMap((run, i) => run.problems.map((problem) => `run ${i + 1}: ${problem}`)),
+    };
   } finally {
     if (keeper !== undefined) clearInterval(keeper);
     client.close();
@@ -136,17 +229,155 @@ export async function stormSection(settings: Settings, log: (line: string) => vo
   }
 }
 
-/** Latencies of the requests sent in [fromMs, toMs), and the server's longest stall in it. */
-function window(entries: readonly H2loadEntry[], sweep: Sweep, fromMs: number, toMs: number, stallGraceMs: number): StormWindow {
-  const inside = entries.filter((e) => e.status === 200 && e.startUs / 1000 >= fromMs && e.startUs / 1000 < toMs);
-  const sorted = Float64Array.from(inside.map((e) => e.latencyUs / 1000)).sort();
-  const stalls = sweep.stalls.filter(([at]) => at >= fromMs && at < toMs + stallGraceMs).map(([, ms]) => ms);
-  return {
+interface RunContext {
+  readonly target: Target;
+  readonly server: StormServer;
+  readonly client: TokenClient;
+  readonly redis: RedisSide | undefined;
+  readonly liveId: string;
+  readonly bodyFile: string;
+  readonly filled: Filled;
+}
+
+async function runStorm(kind: StormKind, store: StormStore, settings: Settings, context: RunContext, label: string, log: (line: string) => void): Promise<StormRun> {
+  const storm = settings.storm;
+  const { target, server, redis, filled } = context;
+  const { instant } = filled;
+  const problems: string[] = [];
+  const workload = steadyLoad(kind, context.liveId);
+  const expected = await probe(kind, grpcOf(target), workload.methods, grpcFrame(workload.message));
+  await sleep(Math.max(0, instant - (storm.beforeSeconds + storm.warmSeconds) * 1000 - Date.now()));
+  const loadStart = Date.now();
+  if (instant - loadStart < storm.beforeSeconds * 1000) {
+    problems.push(`the load started ${instant - loadStart} ms before the instant: the 'before' window is cut short (raise leadSeconds)`);
+  }
+  const acrossMs = storm.acrossSeconds[store] * 1000;
+  const loadEnd = instant + acrossMs;
+  log(`${label}: steady load for ${((loadEnd - loadStart) / 1000).toFixed(1)} s, instant at ${new Date(instant).toISOString()}`);
+  let pings: PingSampler | undefined;
+  let backlogWatch: Promise<Backlog> | undefined;
+  if (redis !== undefined) {
+    await resetSlowlog(redis.admin, STORM_TARGETS.slowlogThresholdUs);
+    pings = new PingSampler(redis.ping, POLL_MS);
+    backlogWatch = watchBacklog(redis.poll, poolKeys(PREFIX)[stormZset(kind)], instant, loadEnd + BACKLOG_GRACE_MS, POLL_MS);
+  }
+  const { result: load, entries } = await h2load({
+    urls: workload.methods.map((method) => `http://${grpcOf(target)}${method}`),
+    bodyFile: context.bodyFile,
+    clients: storm.clients,
+    streams: STREAMS_PER_CLIENT,
+    ratePerClient: storm.ratePerClient,
+    seconds: (loadEnd - Date.now()) / 1000,
+    cpu: settings.loadCpu,
+    dir: settings.dir,
+  });
+  const pingSamples = (await pings?.stop()) ?? [];
+  let clearedAt: number | undefined;
+  let slices: number | undefined;
+  let backlogAtInstant: number | undefined;
+  if (backlogWatch !== undefined) {
+    const backlog = await backlogWatch;
+    clearedAt = backlog.clearedAt;
+    backlogAtInstant = backlog.atInstant;
+  } else {
+    const backlog = await server.next<{ endMs: number; slices: number }>("backlog", Math.max(1000, loadEnd + BACKLOG_GRACE_MS - Date.now())).catch(() => undefined);
+    clearedAt = backlog?.endMs;
+    slices = backlog?.slices;
+  }
+  const slowlog = redis === undefined ? undefined : await readSlowlog(redis.admin);
+  const stalls = await server.ask<[number, number][]>("stalls", "stalls");
+  const counts = await server.ask<{ total: number }>("counts", "counts");
+  if (clearedAt === undefined) problems.push(`the backlog was not gone ${BACKLOG_GRACE_MS / 1000} s after the load ended`);
+  else if (clearedAt > loadEnd) problems.push(`the backlog outlasted the load by ${clearedAt - loadEnd} ms: the 'across' window is cut short (raise acrossSeconds)`);
+  const acrossEnd = Math.min(clearedAt ?? loadEnd, loadEnd);
+  const creates = kind === "capacity" ? createsOf(entries, instant, counts.total) : undefined;
+  problems.push(...answerProblems(load, expected, creates));
+  try {
+    await context.client.get({ keyId: context.liveId }, { timeoutMs: 5000 });
+  } catch (error) {
+    problems.push(`the live key did not survive the storm: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const window = (fromMs: number, toMs: number): StormWindow => ({
+    fromMs,
     seconds: (toMs - fromMs) / 1000,
-    requests: sorted.length,
-    p50Ms: percentile(sorted, 50),
-    p99Ms: percentile(sorted, 99),
-    maxMs: sorted.length > 0 ? (sorted[sorted.length - 1] as number) : Number.NaN,
-    stallMs: stalls.reduce((x, y) => Math.max(x, y), 0),
+    ...summarize(entries.filter((e) => e.status === 200 && e.startUs / 1000 >= fromMs && e.startUs / 1000 < toMs).map((e) => e.latencyUs / 1000)),
+    // The watcher logs a stall when it ends: one that ends just after the window belongs to it.
+    stallMs: stalls.filter(([at]) => at >= fromMs && at < toMs + 50).reduce((longest, [, ms]) => Math.max(longest, ms), 0),
+    ...(redis === undefined ? {} : { ping: summarize(pingSamples.filter(([sent]) => sent >= fromMs && sent < toMs).map(([, ms]) => ms)) }),
+  });
+  const before = window(instant - storm.beforeSeconds * 1000, instant);
+  const across = window(instant, acrossEnd);
+  return {
+    keys: filled.keys,
+    fillMs: filled.ms,
+    instant,
+    spreadMs: filled.spreadMs,
+    before,
+    across,
+    p99Ratio: across.p99Ms / before.p99Ms,
+    clearMs: clearedAt === undefined ? Number.NaN : clearedAt - instant,
+    ...(slices === undefined ? {} : { slices }),
+    ...(backlogAtInstant === undefined ? {} : { backlogAtInstant }),
+    ...(redis === undefined ? {} : { ping: summarize(pingSamples.map(([, ms]) => ms)) }),
+    ...(slowlog === undefined ? {} : { slowlog }),
+    ...(creates === undefined ? {} : { creates }),
+    load,
+    problems,
   };
 }
+
+/** Answer bytes per method for a call that succeeds (what h2load then counts). */
+type Expected = readonly number[];
+
+/**
+ * One call per method with the load's exact body. Every call must succeed, except the
+ * capacity storm's Create: the pool is full until the instant, so it must be refused with
+ * RESOURCE_EXHAUSTED (which also proves the body parses), and its success size is computed.
+ */
+async function probe(kind: StormKind, address: string, methods: readonly string[], frame: Buffer): Promise<Expected> {
+  const expected: number[] = [];
+  for (const method of methods) {
+    const answer = await probeGrpc(address, method, frame);
+    const full = kind === "capacity" && method.endsWith("/Create");
+    const status = full ? GRPC_RESOURCE_EXHAUSTED : 0;
+    if (answer.grpcStatus !== status) throw new Error(`${address}${method} answered grpc-status ${answer.grpcStatus} to the storm's body, expected ${status}`);
+    expected.push(full ? grpcFrame(CreateResponse.encode({ keyId: "A".repeat(22) }).finish()).length : answer.dataBytes);
+  }
+  return expected;
+}
+
+/**
+ * Capacity: h2load alternates Create and Get on each connection, so half the calls sent from
+ * the instant on are Creates, and each should make a key; the pool then holds the live key,
+ * the keys those Creates made (KEY_TTL outlasts the run) and nothing of the storm.
+ */
+function createsOf(entries: readonly H2loadEntry[], instant: number, total: number): { sentAfterInstant: number; made: number } {
+  const after = entries.filter((e) => e.status === 200 && e.startUs / 1000 >= instant).length;
+  return { sentAfterInstant: Math.round(after / 2), made: total - 1 };
+}
+
+/** A failed gRPC call is HTTP 200 with trailers only (no DATA): missing bytes are failed calls. */
+function answerProblems(load: LoadResult, expected: Expected, creates: { sentAfterInstant: number; made: number } | undefined): string[] {
+  const problems: string[] = [];
+  if (load.errors > 0) problems.push(`${load.errors} steady calls failed (non-2xx or transport errors)`);
+  const bytes = (load.bytesPerResponse ?? 0) * load.requests;
+  let floor: number;
+  if (creates === undefined) {
+    floor = 0.95 * load.requests * (expected.reduce((sum, b) => sum + b, 0) / expected.length);
+  } else {
+    // Capacity: Gets always answer; Creates answer only from the instant on.
+    const [createBytes = 0, getBytes = 0] = expected;
+    floor = 0.95 * ((load.requests / 2) * getBytes + creates.made * createBytes);
+    if (creates.made < 0.9 * creates.sentAfterInstant - 10) {
+      problems.push(`only ${creates.made} of ~${creates.sentAfterInstant} Creates sent from the instant on made a key: Creates refused with expired keys in the pool`);
+    }
+  }
+  if (bytes < floor) problems.push(`${bytes.toFixed(0)} answer bytes, ${floor.toFixed(0)} expected: some steady calls failed (e.g. a drained pool)`);
+  return problems;
+}
+
+function summarize(values: readonly number[]): Latency {
+  const sorted = Float64Array.from(values).sort();
+  return { count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted.length > 0 ? (sorted[sorted.length - 1] as number) : Number.NaN };
+}
+
