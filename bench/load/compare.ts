@@ -48,13 +48,19 @@ export interface Side {
 
 type Run = (seconds: number) => Promise<LoadResult>;
 
-/** Every target's runs, in A B … Z, Z … B A rounds after one warm-up run each. */
+/**
+ * Every target's runs, in A B … Z, Z … B A rounds after one warm-up run each. The smoke
+ * form runs a round's sides at once: its figures mean nothing anyway (tiny, noisy runs),
+ * and wrk cannot run for less than a second.
+ */
 async function sideBySide(targets: readonly Run[], settings: Settings): Promise<LoadResult[][]> {
   if (settings.warmupSeconds > 0) for (const run of targets) await run(settings.warmupSeconds);
   const runs = targets.map((): LoadResult[] => []);
   for (let round = 0; round < settings.rounds; round += 1) {
     const order = targets.map((_, i) => (round % 2 === 0 ? i : targets.length - 1 - i));
-    for (const index of order) (runs[index] as LoadResult[]).push(await (targets[index] as Run)(settings.seconds));
+    const run = async (index: number): Promise<void> => void (runs[index] as LoadResult[]).push(await (targets[index] as Run)(settings.seconds));
+    if (settings.smoke) await Promise.all(order.map(run));
+    else for (const index of order) await run(index);
   }
   return runs;
 }
