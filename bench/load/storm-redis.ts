@@ -242,10 +242,23 @@ export async function readSlowlog(redis: Redis): Promise<SlowCommand[]> {
 }
 
 // ioredis runs a defined command with EVALSHA of the SHA1 of its source: name them back.
-const SCRIPTS = new Map(OPERATIONS.map((operation) => [createHash("sha1").update(scriptSource(operation)).digest("hex"), operation]));
+const SOURCES = OPERATIONS.map((operation) => ({ operation, source: scriptSource(operation) }));
+const BY_SHA = new Map(SOURCES.map(({ operation, source }) => [createHash("sha1").update(source).digest("hex"), operation]));
 
 function describe(args: readonly string[]): string {
   const [command = "?", first = ""] = args;
-  if (/^evalsha$/i.test(command)) return `EVALSHA ${SCRIPTS.get(first.toLowerCase()) ?? first.slice(0, 8)}`;
+  if (/^evalsha$/i.test(command)) return `EVALSHA ${BY_SHA.get(first.toLowerCase()) ?? first.slice(0, 8)}`;
+  if (/^eval$/i.test(command)) return `EVAL ${scriptNamed(first)} (source sent: NOSCRIPT)`;
   return `${command.toUpperCase()} ${first}`.trim();
+}
+
+/**
+ * SLOWLOG keeps 128 characters of an argument and says how many more there were: the
+ * scripts' lengths differ, so the total names the one sent with EVAL (after a NOSCRIPT).
+ */
+function scriptNamed(logged: string): string {
+  const more = /\.\.\. \((\d+) more bytes\)$/.exec(logged);
+  const length = more === null ? Buffer.byteLength(logged) : Buffer.byteLength(logged.slice(0, more.index)) + Number(more[1]);
+  const named = SOURCES.filter(({ source }) => Buffer.byteLength(source) === length);
+  return named.length === 1 ? (named[0]?.operation ?? "a script") : "a script";
 }
