@@ -11,27 +11,17 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type Redis from "ioredis";
 import { createTokenClient, type TokenClient } from "../../clients";
-import { CreateResponse } from "../../clients/generated/tokens/v1/tokens";
 import { randomKeyId } from "../../src/core/key-id";
-import type { TestRedis } from "../../test/support/redis-server";
 import { compiledServer } from "./compile";
 import { JsonProcess, launch } from "./procs";
-import { startBenchRedis } from "./redis";
 import type { Settings } from "./settings";
-import { type StormKind, type StormStore, stormEnv, steadyLoad, stormZset } from "./storm-kinds";
-import { type Backlog, PingSampler, poolKeys, readSlowlog, RedisFiller, resetSlowlog, type SlowCommand, watchBacklog } from "./storm-redis";
+import { answerProblems, type Creates, createsOf, type Latency, probe, summarize } from "./storm-checks";
+import { type StormKind, type StormStore, stormEnv, steadyLoad } from "./storm-kinds";
+import { RedisBench, type RedisWatch, type Sample, type SlowCommand, STORM_PREFIX } from "./storm-redis";
 import { grpcOf, started, type Target } from "./targets";
-import { type H2loadEntry, h2load, type LoadResult, percentile } from "./tools";
-import { grpcFrame, probeGrpc } from "./workloads";
-
-export interface Latency {
-  readonly count: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly maxMs: number;
-}
+import { h2load, type LoadResult } from "./tools";
+import { grpcFrame } from "./workloads";
 
 export interface StormWindow extends Latency {
   readonly fromMs: number;
@@ -66,8 +56,8 @@ export interface StormRun {
   readonly ping?: Latency;
   /** Redis: commands slower than the SLOWLOG threshold during the run, longest first. */
   readonly slowlog?: readonly SlowCommand[];
-  /** Capacity: Creates sent from the instant on (estimated, half the calls) and Creates that made a key. */
-  readonly creates?: { readonly sentAfterInstant: number; readonly made: number };
+  /** Capacity: Creates sent from the instant on and the keys they made. */
+  readonly creates?: Creates;
   readonly load: LoadResult;
   readonly problems: readonly string[];
 }
@@ -100,8 +90,6 @@ const MIN_SENT_SHARE = 0.9;
 const POLL_MS = 5;
 /** How long past the load's end the bench waits for the backlog to be gone (the figure is reported either way). */
 const BACKLOG_GRACE_MS = 30_000;
-const PREFIX = "storm:";
-const GRPC_RESOURCE_EXHAUSTED = 8;
 
 /** The storm server, asked over stdin; answers are taken in order, per kind of message. */
 class StormServer {
@@ -141,15 +129,6 @@ interface Filled {
   readonly spreadMs: number;
 }
 
-/** What a run on Redis needs beside the service: the bench's own connections. */
-interface RedisSide {
-  readonly server: TestRedis;
-  readonly admin: Redis;
-  readonly ping: Redis;
-  readonly poll: Redis;
-  readonly filler: RedisFiller;
-}
-
 export async function stormSection(
   settings: Settings,
   plan: { readonly kinds: readonly StormKind[]; readonly stores: readonly StormStore[] },
@@ -157,26 +136,17 @@ export async function stormSection(
 ): Promise<StormResult[]> {
   const results: StormResult[] = [];
   for (const store of plan.stores) {
-    const redis = store === "redis" ? await redisSide() : undefined;
+    const redis = store === "redis" ? await RedisBench.start() : undefined;
     try {
       for (const kind of plan.kinds) results.push(await stormOf(kind, store, settings, redis, log));
     } finally {
-      if (redis !== undefined) {
-        for (const client of [redis.admin, redis.ping, redis.poll]) client.disconnect();
-        await redis.server.stop();
-      }
+      await redis?.stop();
     }
   }
   return results;
 }
 
-async function redisSide(): Promise<RedisSide> {
-  const server = await startBenchRedis();
-  const admin = server.client();
-  return { server, admin, ping: server.client(), poll: server.client(), filler: new RedisFiller(admin, server.port, PREFIX) };
-}
-
-async function stormOf(kind: StormKind, store: StormStore, settings: Settings, redis: RedisSide | undefined, log: (line: string) => void): Promise<StormResult> {
+async function stormOf(kind: StormKind, store: StormStore, settings: Settings, redis: RedisBench | undefined, log: (line: string) => void): Promise<StormResult> {
   const storm = settings.storm;
   const env = {
     HOST: "127.0.0.1",
@@ -184,20 +154,26 @@ async function stormOf(kind: StormKind, store: StormStore, settings: Settings, r
     PORT: "0",
     LOG_LEVEL: "warn",
     ...stormEnv(kind, store, storm),
-    ...(redis === undefined ? {} : { REDIS_URL: redis.server.url, REDIS_PREFIX: PREFIX }),
+    ...(redis === undefined ? {} : { REDIS_URL: redis.server.url, REDIS_PREFIX: STORM_PREFIX }),
   };
   const child = launch(process.execPath, [compiledServer("bench/load/storm-server.ts")], { cpu: settings.serverCpu, stdin: true, env });
   const target = await started(`storm service (${store})`, new JsonProcess(`storm service (${store})`, child));
   const server = new StormServer(target.process);
   const client = createTokenClient(grpcOf(target));
   let keeper: NodeJS.Timeout | undefined;
+  let keeperError: unknown;
   try {
     // Memory: the live key is made through the API before any fill; on Redis the fill writes it.
     const liveId = redis === undefined ? (await client.create({}, { timeoutMs: 5000 })).keyId : randomKeyId();
     if (redis === undefined && kind !== "release") {
       // KEY_TTL is the storm's lead here: keep the live key alive so only the storm's keys expire.
       const everyMs = Math.min(1000, storm.leadSeconds * 250);
-      keeper = setInterval(() => void client.keepAlive({ keyId: liveId }, { timeoutMs: 5000 }).catch(() => undefined), everyMs);
+      keeper = setInterval(() => {
+        client.keepAlive({ keyId: liveId }, { timeoutMs: everyMs * 2 }).then(
+          () => (keeperError = undefined),
+          (error: unknown) => (keeperError = error),
+        );
+      }, everyMs);
     }
     // Redis: one set of ids per storm, sorted (see RedisFiller), rewritten for every run.
     const ids = redis === undefined ? undefined : { storm: Array.from({ length: storm.keys }, randomKeyId).sort(), spare: Array.from({ length: kind === "release" ? storm.spareKeys : 0 }, randomKeyId) };
@@ -205,20 +181,29 @@ async function stormOf(kind: StormKind, store: StormStore, settings: Settings, r
     const bodyFile = join(settings.dir, `storm-${store}-${kind}.bin`);
     writeFileSync(bodyFile, grpcFrame(workload.message));
     const runs: StormRun[] = [];
+    const failed: string[] = [];
     // A storm is one event on a noisy machine: repeat it and keep every run.
     for (let repeat = 0; repeat < storm.repeats; repeat += 1) {
       const label = `storm ${store} ${kind} ${repeat + 1}/${storm.repeats}`;
-      log(`${label}: filling ${storm.keys} keys`);
-      let filled: Filled;
-      if (redis === undefined || ids === undefined) {
-        filled = await server.ask<Filled>(`fill ${kind} ${storm.keys} ${storm.spareKeys}`, "fill", 600_000);
-      } else {
-        // From the fill's end: the warm-up and 'before' windows, and a margin for the fill's last write running late.
-        const leadMs = (storm.warmSeconds + storm.beforeSeconds) * 1000 * 1.2 + 200;
-        const { instant, ms } = await redis.filler.fill({ kind, stormIds: ids.storm, spareIds: ids.spare, liveId, leadMs });
-        filled = { keys: storm.keys, ms, instant, spreadMs: 0 };
+      try {
+        log(`${label}: filling ${storm.keys} keys`);
+        let filled: Filled;
+        if (redis === undefined || ids === undefined) {
+          filled = await server.ask<Filled>(`fill ${kind} ${storm.keys} ${storm.spareKeys}`, "fill", 600_000);
+        } else {
+          // From the fill's end: the warm-up and 'before' windows, and a margin for the fill's last write running late.
+          const leadMs = (storm.warmSeconds + storm.beforeSeconds) * 1000 * 1.2 + 200;
+          const { instant, ms } = await redis.filler.fill({ kind, stormIds: ids.storm, spareIds: ids.spare, liveId, leadMs });
+          filled = { keys: storm.keys, ms, instant, spreadMs: 0 };
+        }
+        runs.push(await runStorm(kind, store, settings, { target, server, client, redis, liveId, bodyFile, filled }, label, log));
+      } catch (error) {
+        // A run that cannot go on (e.g. the live key lost while the machine stalled) ends this storm, not the bench.
+        const why = error instanceof Error ? error.message : String(error);
+        const keeping = keeperError === undefined ? "" : ` (last keep-alive of the live key failed: ${keeperError instanceof Error ? keeperError.message : String(keeperError)})`;
+        failed.push(`run ${repeat + 1} failed: ${why}${keeping}`);
+        break;
       }
-      runs.push(await runStorm(kind, store, settings, { target, server, client, redis, liveId, bodyFile, filled }, label, log));
     }
     const ratios = runs.map((run) => run.p99Ratio).sort((x, y) => x - y);
     return {
@@ -229,7 +214,7 @@ async function stormOf(kind: StormKind, store: StormStore, settings: Settings, r
       load: workload.measures,
       runs,
       p99Ratio: ratios[(ratios.length - 1) >> 1] ?? Number.NaN,
-      problems: runs.flatMap((run, i) => run.problems.map((problem) => `run ${i + 1}: ${problem}`)),
+      problems: [...runs.flatMap((run, i) => run.problems.map((problem) => `run ${i + 1}: ${problem}`)), ...failed],
     };
   } finally {
     if (keeper !== undefined) clearInterval(keeper);
@@ -242,7 +227,7 @@ interface RunContext {
   readonly target: Target;
   readonly server: StormServer;
   readonly client: TokenClient;
-  readonly redis: RedisSide | undefined;
+  readonly redis: RedisBench | undefined;
   readonly liveId: string;
   readonly bodyFile: string;
   readonly filled: Filled;
@@ -263,13 +248,7 @@ async function runStorm(kind: StormKind, store: StormStore, settings: Settings, 
   const acrossMs = storm.acrossSeconds[store] * 1000;
   const loadEnd = instant + acrossMs;
   log(`${label}: steady load for ${((loadEnd - loadStart) / 1000).toFixed(1)} s, instant at ${new Date(instant).toISOString()}`);
-  let pings: PingSampler | undefined;
-  let backlogWatch: Promise<Backlog> | undefined;
-  if (redis !== undefined) {
-    await resetSlowlog(redis.admin, STORM_TARGETS.slowlogThresholdUs);
-    pings = new PingSampler(redis.ping, POLL_MS);
-    backlogWatch = watchBacklog(redis.poll, poolKeys(PREFIX)[stormZset(kind)], instant, loadEnd + BACKLOG_GRACE_MS, POLL_MS);
-  }
+  const watch: RedisWatch | undefined = await redis?.watch(kind, instant, loadEnd + BACKLOG_GRACE_MS, POLL_MS, STORM_TARGETS.slowlogThresholdUs);
   const { result: load, entries } = await h2load({
     urls: workload.methods.map((method) => `http://${grpcOf(target)}${method}`),
     bodyFile: context.bodyFile,
@@ -280,20 +259,21 @@ async function runStorm(kind: StormKind, store: StormStore, settings: Settings, 
     cpu: settings.loadCpu,
     dir: settings.dir,
   });
-  const pingSamples = (await pings?.stop()) ?? [];
+  const watched = await watch?.finish();
+  const pingSamples: readonly Sample[] = watched?.pings ?? [];
+  const slowlog: readonly SlowCommand[] | undefined = watched?.slowlog;
   let clearedAt: number | undefined;
   let slices: number | undefined;
   let backlogAtInstant: number | undefined;
-  if (backlogWatch !== undefined) {
-    const backlog = await backlogWatch;
-    clearedAt = backlog.clearedAt;
-    backlogAtInstant = backlog.atInstant;
+  if (watched !== undefined) {
+    clearedAt = watched.backlog.clearedAt;
+    backlogAtInstant = watched.backlog.atInstant;
   } else {
+    // Memory: the storm server reports it (see SweeperWatch in storm-server.ts).
     const backlog = await server.next<{ endMs: number; slices: number }>("backlog", Math.max(1000, loadEnd + BACKLOG_GRACE_MS - Date.now())).catch(() => undefined);
     clearedAt = backlog?.endMs;
     slices = backlog?.slices;
   }
-  const slowlog = redis === undefined ? undefined : await readSlowlog(redis.admin);
   const stalls = await server.ask<[number, number][]>("stalls", "stalls");
   const counts = await server.ask<{ total: number }>("counts", "counts");
   if (clearedAt === undefined) problems.push(`the backlog was not gone ${BACKLOG_GRACE_MS / 1000} s after the load ended`);
@@ -343,59 +323,3 @@ async function runStorm(kind: StormKind, store: StormStore, settings: Settings, 
     problems,
   };
 }
-
-/** Answer bytes per method for a call that succeeds (what h2load then counts). */
-type Expected = readonly number[];
-
-/**
- * One call per method with the load's exact body. Every call must succeed, except the
- * capacity storm's Create: the pool is full until the instant, so it must be refused with
- * RESOURCE_EXHAUSTED (which also proves the body parses), and its success size is computed.
- */
-async function probe(kind: StormKind, address: string, methods: readonly string[], frame: Buffer): Promise<Expected> {
-  const expected: number[] = [];
-  for (const method of methods) {
-    const answer = await probeGrpc(address, method, frame);
-    const full = kind === "capacity" && method.endsWith("/Create");
-    const status = full ? GRPC_RESOURCE_EXHAUSTED : 0;
-    if (answer.grpcStatus !== status) throw new Error(`${address}${method} answered grpc-status ${answer.grpcStatus} to the storm's body, expected ${status}`);
-    expected.push(full ? grpcFrame(CreateResponse.encode({ keyId: "A".repeat(22) }).finish()).length : answer.dataBytes);
-  }
-  return expected;
-}
-
-/**
- * Capacity: h2load alternates Create and Get on each connection, so half the calls sent from
- * the instant on are Creates, and each should make a key; the pool then holds the live key,
- * the keys those Creates made (KEY_TTL outlasts the run) and nothing of the storm.
- */
-function createsOf(entries: readonly H2loadEntry[], instant: number, total: number): { sentAfterInstant: number; made: number } {
-  const after = entries.filter((e) => e.status === 200 && e.startUs / 1000 >= instant).length;
-  return { sentAfterInstant: Math.round(after / 2), made: total - 1 };
-}
-
-/** A failed gRPC call is HTTP 200 with trailers only (no DATA): missing bytes are failed calls. */
-function answerProblems(load: LoadResult, expected: Expected, creates: { sentAfterInstant: number; made: number } | undefined): string[] {
-  const problems: string[] = [];
-  if (load.errors > 0) problems.push(`${load.errors} steady calls failed (non-2xx or transport errors)`);
-  const bytes = (load.bytesPerResponse ?? 0) * load.requests;
-  let floor: number;
-  if (creates === undefined) {
-    floor = 0.95 * load.requests * (expected.reduce((sum, b) => sum + b, 0) / expected.length);
-  } else {
-    // Capacity: Gets always answer; Creates answer only from the instant on.
-    const [createBytes = 0, getBytes = 0] = expected;
-    floor = 0.95 * ((load.requests / 2) * getBytes + creates.made * createBytes);
-    if (creates.made < 0.9 * creates.sentAfterInstant - 10) {
-      problems.push(`only ${creates.made} of ~${creates.sentAfterInstant} Creates sent from the instant on made a key: Creates refused with expired keys in the pool`);
-    }
-  }
-  if (bytes < floor) problems.push(`${bytes.toFixed(0)} answer bytes, ${floor.toFixed(0)} expected: some steady calls failed (e.g. a drained pool)`);
-  return problems;
-}
-
-function summarize(values: readonly number[]): Latency {
-  const sorted = Float64Array.from(values).sort();
-  return { count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted.length > 0 ? (sorted[sorted.length - 1] as number) : Number.NaN };
-}
-
