@@ -2,7 +2,7 @@
 import type { Row } from "./compare";
 import type { RedisSection } from "./redis";
 import type { Settings } from "./settings";
-import { STORM_TARGETS, type StormResult, type StormRun } from "./storm";
+import { POLL_MS, STORM_TARGETS, type StormResult, type StormRun } from "./storm";
 
 const r = (value: number, width: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : "-").padStart(width);
 const l = (text: string, width: number): string => text.padEnd(width);
@@ -84,10 +84,10 @@ export function stormTable(results: readonly StormResult[], settings: Settings):
   const lines = [
     `storms: N keys whose deadlines fall on one millisecond (the instant) under a steady gRPC load (h2load --rps, ${storm.clients} clients); ` +
       `before = the ${storm.beforeSeconds} s before the instant, across = the instant → no passed deadline left (backlog gone)`,
-    `p99s, ratio and clear time from the median run of ${storm.repeats} (every run's ratio in brackets); stall (server event loop), PING (own connection, ` +
-      `every ${5} ms, across window) and slowest command (SLOWLOG, > ${STORM_TARGETS.slowlogThresholdUs / 1000} ms): worst run; latencies in ms; ` +
+    `p99s, ratio and clear time from the median run of ${storm.repeats} (every run's ratio in brackets); stall (server event loop, across), PING (own connection, ` +
+      `every ${POLL_MS} ms: p99 across, max over the whole load) and slowest command (SLOWLOG, > ${STORM_TARGETS.slowlogThresholdUs / 1000} ms): worst run; latencies in ms; ` +
       `sent: calls sent across the storm ÷ the schedule's (below 100%, h2load's streams were all waiting and late calls' latency goes unmeasured)`,
-    `${l("store", 7)}${l("kind", 9)}${"keys".padStart(8)}${"req/s".padStart(6)}  |${"before p50".padStart(11)}${"p99".padStart(7)}  |${"across p50".padStart(11)}${"p99".padStart(7)}${"max".padStart(7)}${"sent".padStart(6)}  |${"p99 ratio".padStart(10)}  ${l("(runs)", 16)}|${"clear s".padStart(8)}${"stall".padStart(7)}  |${"PING p99".padStart(9)}${"max".padStart(7)}  | slowest command`,
+    `${l("store", 7)}${l("kind", 9)}${"keys".padStart(8)}${"req/s".padStart(6)}  |${"before p50".padStart(11)}${"p99".padStart(7)}  |${"across p50".padStart(11)}${"p99".padStart(7)}${"max".padStart(7)}${"sent".padStart(6)}  |${"p99 ratio".padStart(10)}  ${l("(runs)", 21)}|${"clear s".padStart(8)}${"stall".padStart(7)}  |${"PING p99".padStart(9)}${"max".padStart(7)}  | slowest command`,
   ];
   for (const result of results) {
     const run = medianRun(result);
@@ -97,9 +97,9 @@ export function stormTable(results: readonly StormResult[], settings: Settings):
     const redis = result.store === "redis";
     lines.push(
       `${l(result.store, 7)}${l(result.kind, 9)}${r(result.keys, 8)}${r(result.steadyRps, 6)}  |${r(run.before.p50Ms, 11, 2)}${r(run.before.p99Ms, 7, 1)}  |${r(run.across.p50Ms, 11, 2)}${r(run.across.p99Ms, 7, 1)}${r(run.across.maxMs, 7, 1)}${`${r(100 * run.across.sentShare, 4)}%`.padStart(6)}  |` +
-        `${r(result.p99Ratio, 10, 2)}${mark(result.p99Ratio > STORM_TARGETS.p99Ratio)} ${l(`(${result.runs.map((each) => each.p99Ratio.toFixed(2)).join(" ")})`, 16)}|${r(run.clearMs / 1000, 8, 2)}${r(worst((each) => each.across.stallMs), 7, 1)}  |` +
+        `${r(result.p99Ratio, 10, 2)}${mark(result.p99Ratio > STORM_TARGETS.p99Ratio)} ${l(`(${result.runs.map((each) => each.p99Ratio.toFixed(2)).join(" ")})`, 21)}|${r(run.clearMs / 1000, 8, 2)}${r(worst((each) => each.across.stallMs), 7, 1)}  |` +
         (redis
-          ? `${r(worst((each) => each.across.ping?.p99Ms ?? Number.NaN), 9, 1)}${r(worst((each) => each.across.ping?.maxMs ?? Number.NaN), 7, 1)}${mark(pingMax(result) > STORM_TARGETS.redisCommandMs)} | ${slowest === undefined ? `none > ${STORM_TARGETS.slowlogThresholdUs / 1000} ms` : `${slowest.ms.toFixed(1)} ${slowest.command}`}`
+          ? `${r(worst((each) => each.across.ping?.p99Ms ?? Number.NaN), 9, 1)}${r(pingMax(result), 7, 1)}${mark(pingMax(result) > STORM_TARGETS.redisCommandMs)} | ${slowest === undefined ? `none > ${STORM_TARGETS.slowlogThresholdUs / 1000} ms` : `${slowest.ms.toFixed(1)} ${slowest.command}`}`
           : `${r(Number.NaN, 9)}${r(Number.NaN, 7)}  | -`),
     );
   }

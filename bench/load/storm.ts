@@ -87,7 +87,7 @@ const STREAMS_PER_CLIENT = 256;
 /** Below this share of the scheduled calls in the 'before' window, the reference is not a steady load. */
 const MIN_SENT_SHARE = 0.9;
 /** How often PING and the backlog poll run on Redis. */
-const POLL_MS = 5;
+export const POLL_MS = 5;
 /** How long past the load's end the bench waits for the backlog to be gone (the figure is reported either way). */
 const BACKLOG_GRACE_MS = 30_000;
 
