@@ -53,7 +53,7 @@ export function settingsFor(smoke: boolean, dir: string, overrides: { seconds?: 
   return {
     smoke,
     // Several short rounds rather than two long ones: the machine's drift is slow, so tight pairs cancel it better.
-    seconds: overrides.seconds ?? (smoke ? 0.5 : 5),
+    seconds: overrides.seconds ?? (smoke ? 0.3 : 5),
     rounds: overrides.rounds ?? (smoke ? 1 : 4),
     warmupSeconds: smoke ? 0 : 2,
     pool: smoke ? 1e3 : 1e5,
