@@ -1,13 +1,15 @@
 /**
  * The bare baselines the service is measured against, each run as its own
  * process: `baselines.ts grpc` is grpc-js with the generated TokenService
- * definition (same (de)serialisers as the service) answering constants, and
- * `baselines.ts rest` is an Express 5 app answering the same JSON on the same
- * paths. They do no work but the framework's, so service/baseline is the share
- * of the framework's ceiling the service keeps. Prints `{"grpc": …}` or
- * `{"http": …}` once listening, like the service's start-up line.
+ * definition (same (de)serialisers as the service) answering constants,
+ * `baselines.ts node` is bare `node:http` answering the same JSON on the same
+ * paths (the REST figure's reference: the service's HTTP server is node:http too),
+ * and `baselines.ts express` is an Express 5 app doing the same (the usual way to
+ * write such a server, printed beside it). They do no work but the framework's,
+ * so service/baseline is the share of the framework's ceiling the service keeps.
+ * Prints `{"grpc": …}` or `{"http": …}` once listening, like the service's start-up line.
  */
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import express from "express";
@@ -18,6 +20,11 @@ const KEY_ID = "AAAAAAAAAAAAAAAAAAAAAA";
 const NOW = new Date("2026-01-01T00:00:00.123Z");
 const LATER = new Date("2026-01-01T00:05:00.123Z");
 const GET: GetResponse = { isBlocked: false, blockedAt: undefined, createdAt: NOW, expiresAt: LATER, releaseAt: undefined };
+// The REST answers, as the service spells them (proto3 JSON: RFC 3339 timestamps, nulls for unset).
+const ACQUIRED = { keyId: KEY_ID };
+const DESCRIBED = { isBlocked: false, blockedAt: null, createdAt: NOW.toISOString(), expiresAt: LATER.toISOString(), releaseAt: null };
+const KEPT_ALIVE = { expiresAt: LATER.toISOString() };
+const EMPTY = {};
 
 function grpcBaseline(): void {
   // Plain callbacks, answered at once: nothing but grpc-js and the message codecs.
@@ -38,25 +45,42 @@ function grpcBaseline(): void {
   process.once("SIGTERM", () => server.forceShutdown());
 }
 
-/**
- * The bare Express app. `expressModule` lets the Express study (express-study.ts)
- * build the very same app on Express 4.
- */
-export function bareExpressApp(expressModule: typeof express): express.Express {
-  const app = expressModule();
+/** The bare Express 5 app: the same JSON on the same paths, through Express's router. */
+function bareExpressApp(): express.Express {
+  const app = express();
   // The service's own settings (src/transport/http/server.ts), so neither side pays for ETags.
   app.disable("x-powered-by");
   app.disable("etag");
-  const acquired = { keyId: KEY_ID };
-  const described = { isBlocked: false, blockedAt: null, createdAt: NOW.toISOString(), expiresAt: LATER.toISOString(), releaseAt: null };
-  app.get("/keys", (_req, res) => void res.json(acquired));
+  app.get("/keys", (_req, res) => void res.json(ACQUIRED));
   // A POST must read its body to answer honestly: the least a real Express route would do.
-  app.post("/keys", expressModule.json({ limit: 65536 }), (_req, res) => void res.status(201).json(acquired));
-  app.get("/keys/:keyId", (_req, res) => void res.json(described));
-  app.put("/keys/:keyId", (_req, res) => void res.json({}));
-  app.delete("/keys/:keyId", (_req, res) => void res.json({}));
-  app.put("/keepalive/:keyId", (_req, res) => void res.json({ expiresAt: LATER.toISOString() }));
+  app.post("/keys", express.json({ limit: 65536 }), (_req, res) => void res.status(201).json(ACQUIRED));
+  app.get("/keys/:keyId", (_req, res) => void res.json(DESCRIBED));
+  app.put("/keys/:keyId", (_req, res) => void res.json(EMPTY));
+  app.delete("/keys/:keyId", (_req, res) => void res.json(EMPTY));
+  app.put("/keepalive/:keyId", (_req, res) => void res.json(KEPT_ALIVE));
   return app;
+}
+
+/**
+ * Bare node:http: routing by a couple of string checks, the answer serialised per request
+ * (as the service and Express do), writeHead + end. A POST reads its body before answering.
+ */
+export function bareNodeHandler(req: IncomingMessage, res: ServerResponse): void {
+  const url = req.url ?? "/";
+  const json = (status: number, body: unknown): void => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  };
+  if (url === "/keys") {
+    if (req.method !== "POST") return json(200, ACQUIRED);
+    req.resume();
+    req.once("end", () => json(201, ACQUIRED));
+    return;
+  }
+  if (url.startsWith("/keys/")) return json(200, req.method === "GET" ? DESCRIBED : EMPTY);
+  if (url.startsWith("/keepalive/")) return json(200, KEPT_ALIVE);
+  json(404, { code: 5, message: "not found", details: [] });
 }
 
 /** Listens on a free port, prints `{"http": …}` (plus `extra`), closes on SIGTERM. */
@@ -74,9 +98,10 @@ export function serveHttp(handler: Parameters<typeof createServer>[1], extra: Re
 if (require.main === module) {
   const kind = process.argv[2];
   if (kind === "grpc") grpcBaseline();
-  else if (kind === "rest") serveHttp(bareExpressApp(express));
+  else if (kind === "node") serveHttp(bareNodeHandler);
+  else if (kind === "express") serveHttp(bareExpressApp());
   else {
-    process.stderr.write("usage: baselines.ts grpc|rest\n");
+    process.stderr.write("usage: baselines.ts grpc|node|express\n");
     process.exit(2);
   }
 }

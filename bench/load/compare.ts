@@ -3,7 +3,9 @@
  * 1.7× within minutes, so a ratio only means something when both sides were
  * run next to each other: each row runs A and B alternately in ABBA order
  * (linear drift cancels), after one discarded warm-up run each, and keeps
- * every run; the best run of each side gives the ratio.
+ * every run; the best run of each side gives the ratio. A row may have more
+ * baselines than B (REST: bare node:http and bare Express): then the rounds
+ * run A B C, C B A, … and each baseline gets its own ratios, all from one run.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,8 +26,17 @@ export interface Row {
   readonly roundRatios: readonly number[];
   /** Median of roundRatios: the drift-resistant figure; `ratio` (best vs best) is the interference-resistant one. */
   readonly pairedRatio: number;
+  /** Further baselines measured in the same rounds, each against A. */
+  readonly also: readonly Versus[];
   /** Anything that makes a figure doubtful (failed answers, a pool that may have run dry). */
   readonly problems: readonly string[];
+}
+
+export interface Versus {
+  readonly side: Side;
+  readonly ratio: number;
+  readonly roundRatios: readonly number[];
+  readonly pairedRatio: number;
 }
 
 export interface Side {
@@ -37,20 +48,19 @@ export interface Side {
 
 type Run = (seconds: number) => Promise<LoadResult>;
 
-async function sideBySide(a: Run, b: Run, settings: Settings): Promise<{ a: LoadResult[]; b: LoadResult[] }> {
-  if (settings.warmupSeconds > 0) {
-    await a(settings.warmupSeconds);
-    await b(settings.warmupSeconds);
-  }
-  const runs = { a: [] as LoadResult[], b: [] as LoadResult[] };
+/**
+ * Every target's runs, in A B … Z, Z … B A rounds after one warm-up run each. The smoke
+ * form runs a round's sides at once: its figures mean nothing anyway (tiny, noisy runs),
+ * and wrk cannot run for less than a second.
+ */
+async function sideBySide(targets: readonly Run[], settings: Settings): Promise<LoadResult[][]> {
+  if (settings.warmupSeconds > 0) for (const run of targets) await run(settings.warmupSeconds);
+  const runs = targets.map((): LoadResult[] => []);
   for (let round = 0; round < settings.rounds; round += 1) {
-    if (round % 2 === 0) {
-      runs.a.push(await a(settings.seconds));
-      runs.b.push(await b(settings.seconds));
-    } else {
-      runs.b.push(await b(settings.seconds));
-      runs.a.push(await a(settings.seconds));
-    }
+    const order = targets.map((_, i) => (round % 2 === 0 ? i : targets.length - 1 - i));
+    const run = async (index: number): Promise<void> => void (runs[index] as LoadResult[]).push(await (targets[index] as Run)(settings.seconds));
+    if (settings.smoke) await Promise.all(order.map(run));
+    else for (const index of order) await run(index);
   }
   return runs;
 }
@@ -63,22 +73,19 @@ function median(values: readonly number[]): number {
 
 const best = (runs: readonly LoadResult[]): LoadResult => runs.reduce((x, y) => (y.rps > x.rps ? y : x));
 
-function row(
-  workload: string,
-  transport: Row["transport"],
-  measures: string,
-  targets: readonly [Target, Target],
-  runs: { a: LoadResult[]; b: LoadResult[] },
-  problems: string[],
-): Row {
-  const a: Side = { target: targets[0].name, best: best(runs.a), runs: runs.a };
-  const b: Side = { target: targets[1].name, best: best(runs.b), runs: runs.b };
-  for (const side of [a, b]) {
+function row(workload: string, transport: Row["transport"], measures: string, targets: readonly Target[], runs: readonly LoadResult[][], problems: string[]): Row {
+  const sides: Side[] = targets.map((target, i) => ({ target: target.name, best: best(runs[i] as LoadResult[]), runs: runs[i] as LoadResult[] }));
+  for (const side of sides) {
     const errors = side.runs.reduce((sum, run) => sum + run.errors, 0);
     if (errors > 0) problems.push(`${side.target}: ${errors} failed requests (non-2xx or transport errors)`);
   }
-  const roundRatios = runs.a.map((run, i) => run.rps / (runs.b[i] as LoadResult).rps);
-  return { workload, transport, measures, a, b, ratio: a.best.rps / b.best.rps, roundRatios, pairedRatio: median(roundRatios), problems };
+  const [a, b, ...more] = sides as [Side, Side, ...Side[]];
+  const versus = (side: Side): Versus => {
+    const roundRatios = a.runs.map((run, i) => run.rps / (side.runs[i] as LoadResult).rps);
+    return { side, ratio: a.best.rps / side.best.rps, roundRatios, pairedRatio: median(roundRatios) };
+  };
+  const main = versus(b);
+  return { workload, transport, measures, a, b, ratio: main.ratio, roundRatios: main.roundRatios, pairedRatio: main.pairedRatio, also: more.map(versus), problems };
 }
 
 /**
@@ -112,11 +119,11 @@ export async function grpcRow(workloads: readonly [GrpcWorkload, GrpcWorkload], 
       }
       return result;
     };
-  const runs = await sideBySide(runner(0), runner(1), settings);
+  const runs = await sideBySide([runner(0), runner(1)], settings);
   if (workload.acquireShare > 0) {
     // Keys come back BLOCK_TTL after an Acquire: at most rate × share × BLOCK_TTL are blocked at once.
     const blockSeconds = parseSeconds(settings.blockTtl);
-    for (const [index, side] of [runs.a, runs.b].entries()) {
+    for (const [index, side] of runs.entries()) {
       const peak = best(side).rps * workload.acquireShare * blockSeconds;
       if (peak > 0.8 * poolSize) problems.push(`${targets[index]?.name}: up to ${peak.toFixed(0)} of ${poolSize} keys blocked at once: the pool may have run dry`);
     }
@@ -127,14 +134,14 @@ export async function grpcRow(workloads: readonly [GrpcWorkload, GrpcWorkload], 
   return row(workload.name, "gRPC", workload.measures, targets, runs, problems);
 }
 
-/** One REST workload on two targets: probes with fetch, then wrk runs (which count non-2xx answers). */
-export async function restRow(workload: RestWorkload, targets: readonly [Target, Target], settings: Settings): Promise<Row> {
+/** One REST workload on the service and its baselines: probes with fetch, then wrk runs (which count non-2xx answers). */
+export async function restRow(workload: RestWorkload, targets: readonly [Target, Target, ...Target[]], settings: Settings): Promise<Row> {
   for (const target of targets) await workload.probe(httpOf(target));
   const runner =
-    (index: 0 | 1): Run =>
+    (target: Target): Run =>
     (seconds) =>
-      wrk({ baseUrl: httpOf(targets[index]), lua: workload.lua, ...settings.wrk, seconds, cpu: settings.loadCpu, dir: settings.dir });
-  const runs = await sideBySide(runner(0), runner(1), settings);
+      wrk({ baseUrl: httpOf(target), lua: workload.lua, ...settings.wrk, seconds, cpu: settings.loadCpu, dir: settings.dir });
+  const runs = await sideBySide(targets.map(runner), settings);
   for (const target of targets) await workload.probe(httpOf(target));
   return row(workload.name, "REST", workload.measures, targets, runs, []);
 }

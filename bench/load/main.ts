@@ -1,20 +1,25 @@
 /**
  * `npm run bench:load`: the compiled service under network load, next to bare
- * baselines measured side by side in the same run (part 2), the expiry storm
- * (part 3) and the Redis store (part 4). Every server, load generator and Redis
- * is its own process, stopped by pid at the end whatever happens.
+ * baselines measured side by side in the same run (part 2), the storms of
+ * deadlines on each store (part 3) and the Redis store against the memory store
+ * (part 4). Every server, load generator and Redis is its own process, stopped
+ * by pid at the end whatever happens.
  *
- *   --smoke          tiny sizes, 1 s runs (npm test runs it so the bench cannot rot)
- *   --json FILE      also write the figures there (a full run always writes bench/results/load-<date>.json)
- *   --section NAME   memory | storm | redis (repeatable; default all; STORE=redis alone selects redis)
+ *   --smoke              tiny sizes, short runs (npm test runs it so the bench cannot rot)
+ *   --json FILE          also write the figures there (a full run always writes bench/results/load-<date>.json)
+ *   --section NAME       memory | storm | redis (repeatable; default all). redis means everything on the
+ *                        Redis store: the Redis-vs-memory rows and the storms on Redis. STORE=redis alone selects redis.
+ *   --storm KIND         expiry | release | capacity (repeatable; default all)
+ *   --storm-store STORE  memory | redis (repeatable; default: both with the storm section, else redis with the redis section)
  *   --seconds N, --rounds N, --no-pin, --no-build
  *
- * Exits 1 when a row's figures are doubtful (failed calls, a drained pool): they are printed, marked "!".
+ * Exits 1 when figures are doubtful (failed calls, a drained pool, a storm's window cut
+ * short): they are printed, marked "!". A missed target is marked "!" too but is a figure, not a failure.
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildService } from "./build";
 import type { Row } from "./compare";
 import { removeCompiled } from "./compile";
 import { memorySection } from "./memory";
@@ -23,6 +28,7 @@ import { type RedisSection, redisSection } from "./redis";
 import { memoryTable, redisTable, stormTable } from "./report";
 import { settingsFor } from "./settings";
 import { type StormResult, stormSection } from "./storm";
+import { STORM_KINDS, STORM_STORES, type StormKind, type StormStore } from "./storm-kinds";
 import { requireTools } from "./tools";
 
 const SECTIONS = ["memory", "storm", "redis"] as const;
@@ -32,6 +38,9 @@ interface Options {
   readonly smoke: boolean;
   readonly json: string | undefined;
   readonly sections: readonly Section[];
+  readonly storms: readonly StormKind[];
+  /** Stores the storms run on; empty: no storms. */
+  readonly stormStores: readonly StormStore[];
   readonly seconds: number | undefined;
   readonly rounds: number | undefined;
   readonly pin: boolean;
@@ -50,13 +59,23 @@ function parseArgs(argv: readonly string[]): Options {
     if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${flag} takes a whole number ≥ 1`);
     return parsed;
   };
-  const named = argv.flatMap((arg, i) => (argv[i - 1] === "--section" ? [arg] : []));
-  for (const name of named) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--section takes ${SECTIONS.join(", ")}`);
-  const sections = named.length > 0 ? (named as Section[]) : process.env["STORE"] === "redis" ? (["redis"] as const) : SECTIONS;
+  // Every value of a repeatable flag, each checked against its allowed names.
+  const all = <T extends string>(flag: string, allowed: readonly T[]): T[] => {
+    const named = argv.flatMap((arg, i) => (argv[i - 1] === flag ? [arg] : []));
+    for (const name of named) if (!(allowed as readonly string[]).includes(name)) throw new Error(`${flag} takes ${allowed.join(", ")}`);
+    return named as T[];
+  };
+  const named = all("--section", SECTIONS);
+  const sections: readonly Section[] = named.length > 0 ? named : process.env["STORE"] === "redis" ? ["redis"] : SECTIONS;
+  const storms = all("--storm", STORM_KINDS);
+  const stores = all("--storm-store", STORM_STORES);
+  const defaultStores: readonly StormStore[] = sections.includes("storm") ? STORM_STORES : sections.includes("redis") ? ["redis"] : [];
   return {
     smoke: argv.includes("--smoke"),
     json: value("--json"),
     sections,
+    storms: storms.length > 0 ? storms : STORM_KINDS,
+    stormStores: stores.length > 0 ? stores : defaultStores,
     seconds: count("--seconds"),
     rounds: count("--rounds"),
     pin: !argv.includes("--no-pin"),
@@ -66,14 +85,17 @@ function parseArgs(argv: readonly string[]): Options {
 
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
-  const tools = ["h2load", ...(options.sections.includes("memory") ? ["wrk"] : []), ...(options.sections.includes("redis") ? ["redis-server", "redis-benchmark"] : [])];
+  const onRedis = options.sections.includes("redis") || options.stormStores.includes("redis");
+  const tools = [
+    "h2load",
+    ...(options.sections.includes("memory") ? ["wrk"] : []),
+    ...(options.sections.includes("redis") ? ["redis-benchmark"] : []),
+    ...(onRedis ? ["redis-server", "redis-cli"] : []),
+  ];
   requireTools(tools);
   const pinned = setPinning(options.pin && cpus().length >= 2);
-  if (options.build) {
-    // The server under test is the compiled one, as `npm start` runs it.
-    const build = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-    if (build.status !== 0) throw new Error("npm run build failed");
-  }
+  // The server under test is the compiled one, as `npm start` runs it (the smoke skips tsc's type-check: see build.ts).
+  if (options.build) buildService(!options.smoke);
   const dir = mkdtempSync(join(tmpdir(), "tokens-bench-load-"));
   const settings = settingsFor(options.smoke, dir, { seconds: options.seconds, rounds: options.rounds });
   const began = Date.now();
@@ -88,16 +110,16 @@ async function main(): Promise<number> {
       (pinned ? `servers pinned to CPU ${settings.serverCpu}, load generators to CPU ${settings.loadCpu}` : "no CPU pinning"),
   ]);
   let memory: Row[] | undefined;
-  let storm: StormResult | undefined;
+  let storm: StormResult[] | undefined;
   let redis: RedisSection | undefined;
   try {
     if (options.sections.includes("memory")) {
       memory = await memorySection(settings, progress);
       print(memoryTable(memory, settings));
     }
-    if (options.sections.includes("storm")) {
-      storm = await stormSection(settings, progress);
-      print([...stormTable(storm), ...storm.problems.map((problem) => `  ! storm: ${problem}`)]);
+    if (options.stormStores.length > 0) {
+      storm = await stormSection(settings, { kinds: options.storms, stores: options.stormStores }, progress);
+      print(stormTable(storm, settings));
     }
     if (options.sections.includes("redis")) {
       redis = await redisSection(settings, progress);
@@ -112,7 +134,7 @@ async function main(): Promise<number> {
   const files = [...(options.json === undefined ? [] : [options.json]), ...(options.smoke ? [] : [defaultResultFile()])];
   for (const file of files) writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
   if (files.length > 0) console.log(`written: ${files.join(", ")}`);
-  const doubtful = [...(memory ?? []), ...(redis?.rows.map((entry) => entry.row) ?? [])].some((row) => row.problems.length > 0) || (storm?.problems.length ?? 0) > 0;
+  const doubtful = [...(memory ?? []), ...(redis?.rows.map((entry) => entry.row) ?? [])].some((row) => row.problems.length > 0) || (storm ?? []).some((result) => result.problems.length > 0);
   if (doubtful) console.log("some figures are doubtful (marked !): exit 1");
   return doubtful ? 1 : 0;
 }

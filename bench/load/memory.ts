@@ -1,6 +1,7 @@
 /**
  * Part 2: the compiled in-memory service against the bare baselines, every
- * workload over gRPC (h2load) and REST (wrk), on a pool of `settings.pool` keys.
+ * workload over gRPC (h2load; against bare grpc-js) and REST (wrk; against bare
+ * node:http and bare Express, side by side), on a pool of `settings.pool` keys.
  */
 import { createTokenClient } from "../../clients";
 import { grpcRow, restRow, type Row } from "./compare";
@@ -12,14 +13,15 @@ export async function memorySection(settings: Settings, log: (line: string) => v
   const targets: Target[] = [];
   try {
     // KEY_TTL far beyond the bench: no expiry work mixed into these rows (part 3 measures that).
-    const [service, bareGrpc, bareRest] = (await startAll(
+    const [service, bareGrpc, bareNode, bareExpress] = (await startAll(
       [
         startService("service", settings, { STORE: "memory", KEY_TTL: "1h", BLOCK_TTL: settings.blockTtl }),
         startBaseline("grpc", settings),
-        startBaseline("rest", settings),
+        startBaseline("node", settings),
+        startBaseline("express", settings),
       ],
       targets,
-    )) as [Target, Target, Target];
+    )) as [Target, Target, Target, Target];
     log(`memory: filling ${settings.pool} keys`);
     await fillPool(service, settings.pool, settings);
     const keyId = await liveKey(grpcOf(service));
@@ -27,7 +29,8 @@ export async function memorySection(settings: Settings, log: (line: string) => v
     // REST first: its Create+Delete pairs leave the pool as it was, while gRPC Create (last) grows it.
     for (const workload of restWorkloads(keyId)) {
       log(`memory: REST ${workload.name}`);
-      rows.push(await restRow(workload, [service, bareRest], settings));
+      // REST's reference is bare node:http (the service's server is node:http too); bare Express runs in the same rounds.
+      rows.push(await restRow(workload, [service, bareNode, bareExpress], settings));
     }
     for (const workload of grpcWorkloads(keyId)) {
       log(`memory: gRPC ${workload.name}`);

@@ -105,7 +105,7 @@ export class JsonProcess {
   /** The first message (from the start, in order; after `skip` earlier ones) for which `pick` returns a value. */
   async waitFor<T>(pick: (message: Record<string, unknown>) => T | undefined, timeoutMs: number, what: string, skip = 0): Promise<T> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    for (let last = false; ; ) {
       let skipped = 0;
       for (const message of this.messages) {
         const value = pick(message);
@@ -115,7 +115,13 @@ export class JsonProcess {
         throw new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}: ${this.stderr.trim()}`);
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${this.name}: no ${what} within ${timeoutMs} ms: ${this.stderr.trim()}`);
+      if (left <= 0 && last) throw new Error(`${this.name}: no ${what} within ${timeoutMs} ms: ${this.stderr.trim()}`);
+      if (left <= 0) {
+        // After a blocked event loop, timers run before pending I/O: read the lines that came meanwhile, then decide.
+        last = true;
+        await new Promise((resolveTurn) => setImmediate(resolveTurn));
+        continue;
+      }
       await new Promise<void>((wake) => {
         const timer = setTimeout(done, left);
         function done(): void {

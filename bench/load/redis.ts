@@ -37,9 +37,9 @@ export interface RedisSection {
   readonly ceiling: RedisCeiling;
 }
 
-export async function redisSection(settings: Settings, log: (line: string) => void): Promise<RedisSection> {
-  // No persistence at all: the bench measures Redis, not the disk.
-  const redis = await TestRedis.start({
+/** A redis-server of the bench's own (never the one on 6379), with no persistence at all: the bench measures Redis, not the disk. */
+export function startBenchRedis(): Promise<TestRedis> {
+  return TestRedis.start({
     durable: false,
     spawnServer: (args) => {
       const child = launch("redis-server", args); // tracked, so it is stopped whatever happens
@@ -48,6 +48,10 @@ export async function redisSection(settings: Settings, log: (line: string) => vo
       return child;
     },
   });
+}
+
+export async function redisSection(settings: Settings, log: (line: string) => void): Promise<RedisSection> {
+  const redis = await startBenchRedis();
   const admin = redis.client();
   const targets: Target[] = [];
   try {

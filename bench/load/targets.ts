@@ -37,8 +37,10 @@ export async function startService(name: string, settings: Settings, env: Readon
   return started(name, new JsonProcess(name, child));
 }
 
-export async function startBaseline(kind: "grpc" | "rest", settings: Settings): Promise<Target> {
-  const name = kind === "grpc" ? "bare grpc-js" : "bare Express";
+const BASELINES = { grpc: "bare grpc-js", node: "bare node:http", express: "bare Express" } as const;
+
+export async function startBaseline(kind: keyof typeof BASELINES, settings: Settings): Promise<Target> {
+  const name = BASELINES[kind];
   const child = launch(process.execPath, [compiledServer("bench/load/baselines.ts"), kind], { cpu: settings.serverCpu });
   return started(name, new JsonProcess(name, child));
 }

@@ -22,15 +22,33 @@ describe("bench:load --smoke", function () {
       for (const workload of ["Acquire+Release", "Get", "KeepAlive", "Create"]) expect(row(workload, "gRPC"), `gRPC ${workload} row`).to.equal(true);
       for (const workload of ["Acquire+Release", "Get", "KeepAlive", "Create+Delete"]) expect(row(workload, "REST"), `REST ${workload} row`).to.equal(true);
       expect(result.stdout).to.match(/target gRPC ≥ 0\.90 of bare grpc-js/);
+      expect(result.stdout).to.match(/target REST ≥ 0\.60 of bare node:http/);
       expect(result.stdout).to.match(/target REST ≥ 0\.90 of bare Express/);
       expect(result.stdout).to.match(/target p99 during ≤ 2 × before/);
+      expect(result.stdout).to.match(/target Redis: no command over 50 ms/);
+      for (const store of ["memory", "redis"]) {
+        for (const kind of ["expiry", "release", "capacity"]) {
+          expect(lines.some((line) => new RegExp(`^${store}\\s+${kind}\\s+\\d+`).test(line)), `${store} ${kind} storm row`).to.equal(true);
+        }
+      }
       for (const workload of ["Acquire+Release", "Get", "KeepAlive", "Create"]) {
         expect(lines.some((line) => new RegExp(`^${workload.replace("+", "\\+")}\\s+\\d+\\s+[\\d.]+\\s+\\d+`).test(line)), `Redis ${workload} row`).to.equal(true);
       }
       expect(result.stdout).to.match(/redis-benchmark EVALSHA .*: \d+ req\/s/);
-      const report = JSON.parse(readFileSync(json, "utf8")) as { memory: unknown[]; storm: { runs: unknown[] }; redis: { rows: unknown[] } };
+      const report = JSON.parse(readFileSync(json, "utf8")) as {
+        memory: unknown[];
+        storm: { store: string; kind: string; runs: unknown[] }[];
+        redis: { rows: unknown[] };
+      };
       expect(report.memory).to.have.length(8);
-      expect(report.storm.runs).to.have.length(1);
+      expect(report.storm.map((storm) => `${storm.store} ${storm.kind} ${storm.runs.length}`)).to.deep.equal([
+        "memory expiry 1",
+        "memory release 1",
+        "memory capacity 1",
+        "redis expiry 1",
+        "redis release 1",
+        "redis capacity 1",
+      ]);
       expect(report.redis.rows).to.have.length(4);
     } finally {
       rmSync(dir, { recursive: true, force: true });

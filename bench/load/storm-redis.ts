@@ -1,0 +1,172 @@
+/**
+ * The Redis side of the storms, all on connections of the bench's own (never
+ * the service's):
+ * - the fill (storm-redis-fill.ts) writes the pool's structures directly;
+ * - a PING every few ms on its own connection: what any other client of this
+ *   Redis waits while the service works through the backlog;
+ * - a poller of the passed-but-unapplied deadlines (ZCOUNT up to now), whose
+ *   first zero after the instant is when the backlog is gone;
+ * - SLOWLOG, for the longest single command Redis ran, scripts named.
+ */
+import { createHash } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import type Redis from "ioredis";
+import { OPERATIONS, scriptSource } from "../../src/store/redis/scripts";
+import type { TestRedis } from "../../test/support/redis-server";
+import { startBenchRedis } from "./redis";
+import { type StormKind, stormZset } from "./storm-kinds";
+import { poolKeys, RedisFiller } from "./storm-redis-fill";
+
+/** The service's REDIS_PREFIX in the storms. */
+export const STORM_PREFIX = "storm:";
+
+/** The Redis the Redis storms run on, and the bench's own connections to it (never the service's). */
+export class RedisBench {
+  private constructor(
+    readonly server: TestRedis,
+    readonly admin: Redis,
+    private readonly ping: Redis,
+    private readonly poll: Redis,
+    readonly filler: RedisFiller,
+  ) {}
+
+  static async start(): Promise<RedisBench> {
+    const server = await startBenchRedis();
+    const admin = server.client();
+    return new RedisBench(server, admin, server.client(), server.client(), new RedisFiller(admin, server.port, STORM_PREFIX));
+  }
+
+  /** From now until `finish`: SLOWLOG from empty, PINGs every `everyMs`, the backlog polled from the instant on (until `untilMs` at most). */
+  async watch(kind: StormKind, instant: number, untilMs: number, everyMs: number, slowlogThresholdUs: number): Promise<RedisWatch> {
+    await resetSlowlog(this.admin, slowlogThresholdUs);
+    const pings = new PingSampler(this.ping, everyMs);
+    const backlog = watchBacklog(this.poll, poolKeys(STORM_PREFIX)[stormZset(kind)], instant, untilMs, everyMs);
+    return {
+      finish: async () => ({ pings: await pings.stop(), backlog: await backlog, slowlog: await readSlowlog(this.admin) }),
+    };
+  }
+
+  async stop(): Promise<void> {
+    for (const client of [this.admin, this.ping, this.poll]) client.disconnect();
+    await this.server.stop();
+  }
+}
+
+export interface RedisWatch {
+  /** Stops the PINGs, waits for the backlog to be gone (or the wait to end), reads SLOWLOG. */
+  finish(): Promise<{ readonly pings: readonly Sample[]; readonly backlog: Backlog; readonly slowlog: readonly SlowCommand[] }>;
+}
+
+/** [sent at (epoch ms), round trip (ms)] */
+export type Sample = readonly [number, number];
+
+/**
+ * A PING every `everyMs` on a connection of its own, whether or not the previous
+ * one came back: while Redis runs one long command they queue, and each one's
+ * round trip is how long a client arriving then waited.
+ */
+class PingSampler {
+  private readonly samples: Sample[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly redis: Redis,
+    everyMs: number,
+  ) {
+    this.timer = setInterval(() => {
+      const sent = Date.now();
+      const started = performance.now();
+      this.redis.ping().then(
+        () => this.samples.push([sent, performance.now() - started]),
+        () => undefined, // a failed PING shows as a missing sample
+      );
+    }, everyMs);
+  }
+
+  /** Stops sending; resolves once every PING sent has come back. */
+  async stop(): Promise<readonly Sample[]> {
+    clearInterval(this.timer);
+    await this.redis.ping().catch(() => undefined); // answered after every earlier one: same connection, in order
+    return this.samples;
+  }
+}
+
+export interface Backlog {
+  /** First poll after the instant that found no passed deadline left (epoch ms); undefined: never, within the wait. */
+  readonly clearedAt: number | undefined;
+  /** Passed deadlines at the first poll after the instant. */
+  readonly atInstant: number;
+  readonly polls: number;
+}
+
+/**
+ * Polls `ZCOUNT zset -inf now` (O(log n)), one poll at a time, every `everyMs` from the
+ * instant until it reads 0 or `untilMs` passes. Nothing in the steady loads adds a passed
+ * deadline to that set, so its count is the storm's backlog not yet applied.
+ */
+async function watchBacklog(redis: Redis, zset: string, instant: number, untilMs: number, everyMs: number): Promise<Backlog> {
+  // A timer may fire a millisecond early, and a poll before the instant would read 0.
+  while (Date.now() < instant) await sleep(Math.max(1, instant - Date.now()));
+  let atInstant = -1;
+  let polls = 0;
+  while (Date.now() < untilMs) {
+    const due = await redis.zcount(zset, "-inf", Date.now());
+    polls += 1;
+    if (atInstant < 0) atInstant = due;
+    if (due === 0) return { clearedAt: Date.now(), atInstant, polls };
+    await sleep(everyMs);
+  }
+  return { clearedAt: undefined, atInstant, polls };
+}
+
+export interface SlowCommand {
+  readonly ms: number;
+  /** e.g. "EVALSHA acquire", "ZCOUNT storm:{pool}:release" */
+  readonly command: string;
+  /** When it ran (epoch s: SLOWLOG's resolution). */
+  readonly atS: number;
+}
+
+/** Every command slower than `thresholdUs` from now on is logged (up to 128); the old log is dropped. */
+async function resetSlowlog(redis: Redis, thresholdUs: number): Promise<void> {
+  await redis.config("SET", "slowlog-log-slower-than", String(thresholdUs));
+  await redis.config("SET", "slowlog-max-len", "128");
+  await redis.slowlog("RESET");
+}
+
+/** SLOWLOG GET 128, longest first, the service's scripts named by their SHA1. */
+async function readSlowlog(redis: Redis): Promise<SlowCommand[]> {
+  const reply: unknown = await redis.slowlog("GET", 128);
+  const entries: SlowCommand[] = [];
+  for (const entry of Array.isArray(reply) ? (reply as unknown[]) : []) {
+    // [id, unix time s, duration µs, [command, args…], client address, client name]
+    if (!Array.isArray(entry)) continue;
+    const [, atS, durationUs, args] = entry as unknown[];
+    if (typeof durationUs !== "number" || typeof atS !== "number" || !Array.isArray(args)) continue;
+    entries.push({ ms: durationUs / 1000, command: describe(args.map(String)), atS });
+  }
+  return entries.sort((a, b) => b.ms - a.ms);
+}
+
+// ioredis runs a defined command with EVALSHA of the SHA1 of its source: name them back.
+const SOURCES = OPERATIONS.map((operation) => ({ operation, source: scriptSource(operation) }));
+const BY_SHA = new Map(SOURCES.map(({ operation, source }) => [createHash("sha1").update(source).digest("hex"), operation]));
+
+function describe(args: readonly string[]): string {
+  const [command = "?", first = ""] = args;
+  if (/^evalsha$/i.test(command)) return `EVALSHA ${BY_SHA.get(first.toLowerCase()) ?? first.slice(0, 8)}`;
+  if (/^eval$/i.test(command)) return `EVAL ${scriptNamed(first)} (source sent: NOSCRIPT)`;
+  return `${command.toUpperCase()} ${first}`.trim();
+}
+
+/**
+ * SLOWLOG keeps 128 characters of an argument and says how many more there were: the
+ * scripts' lengths differ, so the total names the one sent with EVAL (after a NOSCRIPT).
+ */
+function scriptNamed(logged: string): string {
+  const more = /\.\.\. \((\d+) more bytes\)$/.exec(logged);
+  const length = more === null ? Buffer.byteLength(logged) : Buffer.byteLength(logged.slice(0, more.index)) + Number(more[1]);
+  const named = SOURCES.filter(({ source }) => Buffer.byteLength(source) === length);
+  return named.length === 1 ? (named[0]?.operation ?? "a script") : "a script";
+}
