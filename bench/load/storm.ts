@@ -156,7 +156,8 @@ async function stormOf(kind: StormKind, store: StormStore, settings: Settings, r
     ...stormEnv(kind, store, storm),
     ...(redis === undefined ? {} : { REDIS_URL: redis.server.url, REDIS_PREFIX: STORM_PREFIX }),
   };
-  const child = launch(process.execPath, [compiledServer("bench/load/storm-server.ts")], { cpu: settings.serverCpu, stdin: true, env });
+  // --expose-gc: the server collects the fill's garbage before the storm (see storm-server.ts).
+  const child = launch(process.execPath, ["--expose-gc", compiledServer("bench/load/storm-server.ts")], { cpu: settings.serverCpu, stdin: true, env });
   const target = await started(`storm service (${store})`, new JsonProcess(`storm service (${store})`, child));
   const server = new StormServer(target.process);
   const client = createTokenClient(grpcOf(target));

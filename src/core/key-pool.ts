@@ -81,7 +81,9 @@ const RELEASE = 3;
 
 export class KeyPool {
   private readonly ids = new KeyIdTable();
-  private readonly freeSlots: number[] = [];
+  /** A stack of freed slots, as big as the slot arrays: freeing a slot never allocates (an expiry storm frees 1e6). */
+  private freeSlots = new Int32Array(16);
+  private freeCount = 0;
   /** Slots handed out so far (live or free). */
   private slotCount = 0;
   /**
@@ -140,7 +142,7 @@ export class KeyPool {
     try {
       keyId = this.addId(slot);
     } catch (error) {
-      this.freeSlots.push(slot); // a refused injected id must not leak the slot
+      this.freeSlot(slot); // a refused injected id must not leak the slot
       throw error;
     }
     const at = 4 * slot;
@@ -315,16 +317,25 @@ export class KeyPool {
     this.expiry.delete(slot);
     this.releases.delete(slot);
     this.ids.remove(slot);
-    this.freeSlots.push(slot);
+    this.freeSlot(slot);
+  }
+
+  private freeSlot(slot: number): void {
+    this.freeSlots[this.freeCount] = slot;
+    this.freeCount += 1;
   }
 
   private allocateSlot(): number {
-    const reused = this.freeSlots.pop();
-    if (reused !== undefined) return reused;
+    if (this.freeCount > 0) {
+      this.freeCount -= 1;
+      return this.freeSlots[this.freeCount] as number;
+    }
     const slot = this.slotCount;
     this.slotCount += 1;
     if (4 * slot + 4 > this.times.length) this.times = grow(this.times, 4 * slot + 4);
     if (slot >= this.availableAt.length) this.availableAt = grow(this.availableAt, slot + 1, -1);
+    // Room for every slot ever made to be free at once, grown with the slots themselves.
+    if (slot >= this.freeSlots.length) this.freeSlots = grow(this.freeSlots, slot + 1);
     return slot;
   }
 }

@@ -2,7 +2,7 @@ import Redis from "ioredis";
 import type { Clock } from "../../core/clock";
 import { DomainError } from "../../core/errors";
 import { randomKeyId } from "../../core/key-id";
-import { DEADLINE_BUDGET, type PoolSettings } from "../../core/key-pool";
+import type { PoolSettings } from "../../core/key-pool";
 import type { KeyRecord, KeyStore, PoolCounts } from "../port";
 import { toStoreError } from "./errors";
 import { defineScripts, type Operation, type ScriptReply, type ScriptRunner } from "./scripts";
@@ -24,6 +24,12 @@ export interface RedisStoreOptions {
 }
 
 const ABSENT = -1;
+/**
+ * The Redis default of PoolSettings.deadlineBudget: smaller than the memory store's,
+ * because a script blocks the whole server, for every instance, while it runs. 256
+ * deadlines are a few batched commands, about a millisecond of Redis time.
+ */
+export const REDIS_DEADLINE_BUDGET = 256;
 /** Script answers (see lua/create.lua and lua/acquire.lua). */
 const POOL_FULL = -1;
 const ID_TAKEN = -2;
@@ -130,7 +136,7 @@ export class RedisStore implements KeyStore {
 
   /** Most deadlines one script applies: every script stays short, whatever the backlog. */
   private get budget(): number {
-    return this.options.settings.deadlineBudget ?? DEADLINE_BUDGET;
+    return this.options.settings.deadlineBudget ?? REDIS_DEADLINE_BUDGET;
   }
 
   isReady(): boolean {

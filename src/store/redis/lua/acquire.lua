@@ -2,24 +2,29 @@
 -- KEYS: see prelude. ARGV[1] now|"", ARGV[2] block TTL (ms), ARGV[3] budget.
 -- Returns the record; nil when no key is available; -3 (CATCHING_UP) when the budget
 -- was spent before the answer was certain (the caller runs the script again).
--- Work is bounded: at most `budget` passed releases applied, at most `budget` expired draws dropped.
+-- Work is bounded: at most `budget` passed releases applied, at most `budget` expired draws dropped,
+-- each batch in a few commands.
 local block_ttl, budget = tonumber(ARGV[2]), tonumber(ARGV[3])
 -- Keys whose release_at has passed join the draw, earliest first; a larger backlog waits its turn.
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', release, '-inf', now, 'LIMIT', 0, budget)) do unblock(id) end
+unblock_all(due(release, budget))
+-- Drawn keys whose expiry has passed: gone the instant it passed. Dropped together at the end.
+local dropped = {}
 for _ = 1, budget do
   local id = redis.call('SPOP', available)
   if not id then
+    remove_all(dropped)
     -- Nothing available: certain only when no passed release still waits.
-    if #redis.call('ZRANGEBYSCORE', release, '-inf', now, 'LIMIT', 0, 1) > 0 then return CATCHING_UP end
+    if #due(release, 1) > 0 then return CATCHING_UP end
     return nil
   end
   local expires_at = tonumber(redis.call('ZSCORE', expiry, id))
   if expires_at > now then
+    remove_all(dropped)
     redis.call('HSET', blocked, id, now)
     redis.call('ZADD', release, now + block_ttl, id)
     return {id, tonumber(redis.call('HGET', created, id)), expires_at, now, now + block_ttl}
   end
-  -- Drawn an expired key: it is gone the instant its deadline passed. Drop it and draw again.
-  remove(id)
+  dropped[#dropped + 1] = id
 end
+remove_all(dropped)
 return CATCHING_UP

@@ -4,9 +4,9 @@
 local id, key_ttl, max_keys = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('ZCARD', expiry) >= max_keys then
   -- Expired keys still count until applied: the earliest, if its expiry has passed, makes room.
-  local due = redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, 1)[1]
-  if not due then return -1 end
-  remove(due)
+  local earliest = due(expiry, 1)[1]
+  if not earliest then return -1 end
+  remove(earliest)
 end
 if redis.call('ZSCORE', expiry, id) then return -2 end
 redis.call('ZADD', expiry, now + key_ttl, id)

@@ -35,6 +35,30 @@ local function unblock(id)
   redis.call('SADD', available, id)
 end
 
+-- Batches: one command per structure for many ids (at most a budget, far below Lua's
+-- 8000-argument limit), so applying a backlog costs a few commands, not a few per key.
+local function remove_all(ids)
+  if #ids == 0 then return end
+  redis.call('ZREM', expiry, unpack(ids))
+  redis.call('ZREM', release, unpack(ids))
+  redis.call('SREM', available, unpack(ids))
+  redis.call('HDEL', created, unpack(ids))
+  redis.call('HDEL', blocked, unpack(ids))
+end
+
+local function unblock_all(ids)
+  if #ids == 0 then return end
+  redis.call('ZREM', release, unpack(ids))
+  redis.call('HDEL', blocked, unpack(ids))
+  redis.call('SADD', available, unpack(ids))
+end
+
+-- The ids of a sorted set whose score (deadline) has passed, earliest first, at most `limit`.
+local function due(zset, limit)
+  if limit <= 0 then return {} end
+  return redis.call('ZRANGEBYSCORE', zset, '-inf', now, 'LIMIT', 0, limit)
+end
+
 -- The key's expires_at if it still exists at `now`, with a passed release applied; else nil.
 local function live(id)
   local expires_at = redis.call('ZSCORE', expiry, id)
@@ -61,18 +85,11 @@ local function record(id)
   }
 end
 
--- Applies at most `budget` passed deadlines, earliest first; returns how many.
+-- Applies at most `budget` passed deadlines, releases first; returns how many.
 local function apply_due(budget)
-  local applied = 0
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', release, '-inf', now, 'LIMIT', 0, budget)) do
-    unblock(id)
-    applied = applied + 1
-  end
-  if applied < budget then
-    for _, id in ipairs(redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, budget - applied)) do
-      remove(id)
-      applied = applied + 1
-    end
-  end
-  return applied
+  local releases = due(release, budget)
+  unblock_all(releases)
+  local expiries = due(expiry, budget - #releases)
+  remove_all(expiries)
+  return #releases + #expiries
 end
