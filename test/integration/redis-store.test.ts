@@ -1,4 +1,7 @@
+import { expect } from "chai";
 import { RedisStore } from "../../src/store/redis/redis-store";
+import { defineScripts } from "../../src/store/redis/scripts";
+import { ManualClock } from "../support/manual-clock";
 import { TestRedis } from "../support/redis-server";
 import { describeStoreContract } from "../support/store-contract";
 
@@ -20,5 +23,33 @@ describe("Redis store", function () {
     const store = new RedisStore({ url: redis.url, prefix: `contract-${pools}:`, settings, clock, sweepIntervalMs: 3_600_000 });
     await store.connected();
     return { store, sweep: () => store.sweep() };
+  });
+
+  describe("the background sweep", () => {
+    it("is one instance's at a time: the sweeper key turns others away until its backlog is gone", async () => {
+      const clock = new ManualClock();
+      const settings = { keyTtlMs: 1000, blockTtlMs: 100, maxKeys: 1000, deadlineBudget: 4 };
+      const store = new RedisStore({ url: redis.url, prefix: "sweep-lock:", settings, clock, sweepIntervalMs: 3_600_000 });
+      const client = redis.client();
+      try {
+        await store.connected();
+        for (let i = 0; i < 10; i += 1) await store.create();
+        clock.advance(1000); // ten expiries due: more than one batch of 4
+        const run = defineScripts(client);
+        const keys = ["expiry", "release", "available", "created", "blocked", "sweeper"].map((name) => `sweep-lock:{pool}:${name}`);
+        const sweep = async (instance: string): Promise<unknown> => run("sweep", keys, [String(clock.now()), 4, instance]);
+        expect(await sweep("a")).to.equal(4);
+        expect(await client.get(keys[5] as string)).to.equal("a");
+        expect(await client.pttl(keys[5] as string)).to.be.within(1, 3000);
+        expect(await sweep("b"), "another instance is turned away").to.equal(-4);
+        expect(await sweep(""), "a sweep outside the loop ignores the key").to.equal(4);
+        expect(await sweep("a")).to.equal(2); // the last of the backlog
+        expect(await client.exists(keys[5] as string), "the key goes with the backlog").to.equal(0);
+        expect(await sweep("b")).to.equal(0);
+      } finally {
+        client.disconnect();
+        await store.close();
+      }
+    });
   });
 });

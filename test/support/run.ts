@@ -5,6 +5,7 @@ export const ROOT = resolve(__dirname, "..", "..");
 export const BIN = (name: string): string => join(ROOT, "node_modules", ".bin", name);
 
 export interface RunResult {
+  /** The exit status; -1 when the process was killed (by a signal or the timeout). */
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
@@ -18,7 +19,8 @@ export function run(command: string, args: readonly string[], options: { cwd?: s
       args,
       { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 32 << 20 },
       (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        // -1: killed by a signal or the timeout, never confused with an exit status.
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
         resolvePromise({ code, stdout, stderr });
       },
     );

@@ -2,7 +2,10 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Clock } from "../../core/clock";
 import { CATCHING_UP, type CatchingUp, DEADLINE_BUDGET, KeyPool, type PoolDependencies, type PoolSettings } from "../../core/key-pool";
 import type { KeyRecord, KeyStore, PoolCounts } from "../port";
+import { warmUpPoolCode } from "../../core/warm-up";
 import { ExpirySweeper, type SweeperOptions } from "./sweeper";
+
+let warmedUp = false;
 
 /** The embedded default: the pure KeyPool plus its one sweeper, behind the store port. */
 export class MemoryStore implements KeyStore {
@@ -14,6 +17,13 @@ export class MemoryStore implements KeyStore {
     this.pool = new KeyPool(clock, settings, dependencies);
     this.budget = settings.deadlineBudget ?? DEADLINE_BUDGET;
     this.sweeper = new ExpirySweeper(this.pool, clock, { sliceSize: this.budget, ...sweeper });
+  }
+
+  /** Optimises the pool's code before traffic (see warmUpPoolCode), once per process. */
+  static warmUp(): void {
+    if (warmedUp) return;
+    warmedUp = true;
+    warmUpPoolCode();
   }
 
   /** Keys held, swept or not (for tests and benchmarks). */

@@ -1,3 +1,6 @@
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import Redis from "ioredis";
 import type { Clock } from "../../core/clock";
 import { DomainError } from "../../core/errors";
@@ -26,10 +29,12 @@ export interface RedisStoreOptions {
 const ABSENT = -1;
 /**
  * The Redis default of PoolSettings.deadlineBudget: smaller than the memory store's,
- * because a script blocks the whole server, for every instance, while it runs. 256
- * deadlines are a few batched commands, about a millisecond of Redis time.
+ * because a script blocks the whole server, for every instance, while it runs. 128
+ * deadlines are a few batched commands, well under a millisecond of Redis time.
  */
-export const REDIS_DEADLINE_BUDGET = 256;
+export const REDIS_DEADLINE_BUDGET = 128;
+/** sweep.lua: another instance is sweeping. */
+const SWEPT_ELSEWHERE = -4;
 /** Script answers (see lua/create.lua and lua/acquire.lua). */
 const POOL_FULL = -1;
 const ID_TAKEN = -2;
@@ -47,6 +52,9 @@ export class RedisStore implements KeyStore {
   private readonly keys: readonly string[];
   private readonly sweeper: NodeJS.Timeout;
   private readonly readyListeners = new Set<(ready: boolean) => void>();
+  /** This instance's id in the sweeper key. */
+  private readonly instance = randomUUID();
+  private sweeping = false;
   private closed = false;
 
   constructor(private readonly options: RedisStoreOptions) {
@@ -63,10 +71,10 @@ export class RedisStore implements KeyStore {
     this.redis.on("ready", () => this.notify(true));
     this.redis.on("close", () => this.notify(false));
     this.run = defineScripts(this.redis);
-    // A hash tag keeps all five keys in one Redis Cluster slot.
+    // A hash tag keeps all six keys in one Redis Cluster slot.
     const tag = `${options.prefix}{pool}`;
-    this.keys = ["expiry", "release", "available", "created", "blocked"].map((name) => `${tag}:${name}`);
-    this.sweeper = setInterval(() => void this.sweep().catch(() => undefined), options.sweepIntervalMs ?? 1000);
+    this.keys = ["expiry", "release", "available", "created", "blocked", "sweeper"].map((name) => `${tag}:${name}`);
+    this.sweeper = setInterval(() => void this.backgroundSweep().catch(() => undefined), options.sweepIntervalMs ?? 1000);
     this.sweeper.unref();
   }
 
@@ -124,14 +132,9 @@ export class RedisStore implements KeyStore {
     return { total, available, blocked };
   }
 
-  /** Applies passed deadlines in batches of one budget, one script each; returns how many. */
+  /** Applies every passed deadline now, in batches of one budget, one script each; returns how many. */
   async sweep(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const applied = Number(await this.call("sweep", [this.budget]));
-      total += applied;
-      if (applied < this.budget || this.closed) return total;
-    }
+    return this.sweepBatches("", false);
   }
 
   /** Most deadlines one script applies: every script stays short, whatever the backlog. */
@@ -152,6 +155,38 @@ export class RedisStore implements KeyStore {
     this.closed = true;
     clearInterval(this.sweeper);
     this.redis.disconnect();
+  }
+
+  /**
+   * The once-a-second sweep, only to reclaim memory (reads never wait for it). One
+   * instance sweeps at a time (a lock key with a TTL): every instance sweeping a
+   * backlog at once would add up to a saturated Redis.
+   */
+  private async backgroundSweep(): Promise<void> {
+    if (this.sweeping || this.closed) return;
+    this.sweeping = true;
+    try {
+      await this.sweepBatches(this.instance, true);
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /**
+   * Batches until the backlog is gone (or another instance holds the sweeper key).
+   * `paced`: after each batch, leaves Redis idle for as long as the batch took, so a
+   * backlog of a million deadlines never saturates it for everyone else.
+   */
+  private async sweepBatches(instance: string, paced: boolean): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const started = performance.now();
+      const applied = Number(await this.call("sweep", [this.budget, instance]));
+      if (applied === SWEPT_ELSEWHERE) return total;
+      total += applied;
+      if (applied < this.budget || this.closed) return total;
+      if (paced) await sleep(Math.max(1, performance.now() - started));
+    }
   }
 
   private notify(ready: boolean): void {

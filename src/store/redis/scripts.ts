@@ -6,8 +6,8 @@ import type Redis from "ioredis";
 export const OPERATIONS = ["create", "acquire", "get", "release", "keep-alive", "delete", "counts", "sweep"] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
-/** Every script takes the pool's five keys (see lua/prelude.lua). */
-export const POOL_KEY_COUNT = 5;
+/** Every script takes the pool's six keys (see lua/prelude.lua). */
+export const POOL_KEY_COUNT = 6;
 
 /** Script source: the shared prelude, then the operation. */
 export function scriptSource(operation: Operation): string {

@@ -4,7 +4,7 @@ import type { CallContext } from "../../service/pipeline";
 import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
 import { CallError, Code, toCallError } from "../../service/status";
 import { httpStatusOf } from "./http-status";
-import { requestMessage, responseJson } from "./json-codec";
+import { type RequestDecoder, requestDecoder, type ResponseEncoder, responseEncoder } from "./json-codec";
 import { type Route, type RouteMatch, RouteMatcher } from "./routes";
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
@@ -46,16 +46,21 @@ export interface GatewayOptions {
  */
 export class Gateway {
   readonly matcher: RouteMatcher;
-  private readonly methods = new Map<string, BoundMethod>();
+  /** Per route, compiled once: its method, request decoder, response encoder, success status and empty-body codes. */
+  private readonly plans = new Map<Route, RoutePlan>();
 
-  constructor(
-    routes: readonly Route[],
-    methods: readonly BoundMethod[],
-    private readonly options: GatewayOptions = {},
-  ) {
-    for (const method of methods) this.methods.set(method.path, method);
+  constructor(routes: readonly Route[], methods: readonly BoundMethod[], options: GatewayOptions = {}) {
+    const byPath = new Map(methods.map((method) => [method.path, method]));
     for (const route of routes) {
-      if (!this.methods.has(route.grpcPath)) throw new Error(`route ${route.template.source} names unbound method ${route.grpcPath}`);
+      const method = byPath.get(route.grpcPath);
+      if (method === undefined) throw new Error(`route ${route.template.source} names unbound method ${route.grpcPath}`);
+      this.plans.set(route, {
+        method,
+        decode: requestDecoder(route, method.input),
+        encode: responseEncoder(route, method.output),
+        successStatus: options.successStatus?.[route.grpcPath] ?? 200,
+        emptyErrorBody: options.emptyErrorBody?.[route.grpcPath] ?? [],
+      });
     }
     this.matcher = new RouteMatcher(routes);
   }
@@ -78,21 +83,28 @@ export class Gateway {
       return errorResponse(requestId, 405, Code.UNIMPLEMENTED, "Method Not Allowed", { allow: match.allow.join(", ") });
     }
     const { route, variables } = match;
-    const method = this.methods.get(route.grpcPath) as BoundMethod;
+    const plan = this.plans.get(route) as RoutePlan;
     const context: CallContext = { method: route.grpcPath, transport: "http", requestId };
     try {
       // A route that takes no body ignores one, as grpc-gateway does.
       const body = route.body === "" ? undefined : (request.parsedBody ?? parseBody(request));
-      const message = requestMessage(route, method.input, { variables, query: request.query, body });
-      const response = await method.invoke(message, context);
-      return jsonResponse(requestId, this.options.successStatus?.[route.grpcPath] ?? 200, responseJson(route, method.output, response));
+      const response = await plan.method.invoke(plan.decode({ variables, query: request.query, body }), context);
+      return jsonResponse(requestId, plan.successStatus, plan.encode(response));
     } catch (error) {
       const failure = toCallError(error);
       const status = httpStatusOf(failure.code);
-      if (this.options.emptyErrorBody?.[route.grpcPath]?.includes(failure.code)) return jsonResponse(requestId, status, {});
+      if (plan.emptyErrorBody.includes(failure.code)) return jsonResponse(requestId, status, {});
       return errorResponse(requestId, status, failure.code, failure.message);
     }
   }
+}
+
+interface RoutePlan {
+  readonly method: BoundMethod;
+  readonly decode: RequestDecoder;
+  readonly encode: ResponseEncoder;
+  readonly successStatus: number;
+  readonly emptyErrorBody: readonly number[];
 }
 
 /** The error body every failure carries: grpc-gateway's Status JSON. */

@@ -30,46 +30,55 @@ export interface RequestParts {
   readonly body: JsonValue | undefined;
 }
 
-/** Builds the request message; bad input is INVALID_ARGUMENT. */
-export function requestMessage(route: Route, schema: DescMessage, parts: RequestParts): Message {
-  const json: JsonObject = {};
-  const bound: DescField[][] = [];
-  if (route.body === "*") {
-    if (parts.body !== undefined) {
-      if (!isObject(parts.body)) throw invalid("the request body must be a JSON object");
-      Object.assign(json, parts.body);
+/** Builds a route's request message from its parts; bad input is INVALID_ARGUMENT. */
+export type RequestDecoder = (parts: RequestParts) => Message;
+
+/**
+ * Compiles a route's request decoding once: the fields its body and path variables
+ * bind are resolved here, so a request only fills values in and decodes.
+ */
+export function requestDecoder(route: Route, schema: DescMessage): RequestDecoder {
+  const bodyChain = route.body === "" || route.body === "*" ? undefined : fieldChain(schema, route.body);
+  const variables = route.template.fields.map((path) => ({ path, chain: fieldChain(schema, path) }));
+  const bound = [...(bodyChain === undefined ? [] : [bodyChain]), ...variables.map((variable) => variable.chain)];
+  const takesQuery = route.body !== "*";
+  return (parts) => {
+    const json: JsonObject = {};
+    if (route.body === "*") {
+      if (parts.body !== undefined) {
+        if (!isObject(parts.body)) throw invalid("the request body must be a JSON object");
+        Object.assign(json, parts.body);
+      }
+    } else if (bodyChain !== undefined && parts.body !== undefined) {
+      setChain(json, bodyChain, parts.body);
     }
-  } else if (route.body !== "") {
-    const chain = fieldChain(schema, route.body);
-    if (parts.body !== undefined) setChain(json, chain, parts.body);
-    bound.push(chain);
-  }
-  // Path variables last: a field the path binds is never set by the body, under any of its names.
-  for (const [fieldPath, raw] of parts.variables) {
-    const value = decodePathValue(raw);
-    if (value === undefined) throw invalid(`malformed percent-encoding in path variable ${fieldPath}`);
-    const chain = fieldChain(schema, fieldPath);
-    setChain(json, chain, value);
-    bound.push(chain);
-  }
-  // Query parameters fill only fields that neither the path nor the body bound.
-  if (route.body !== "*" && parts.query !== "") {
-    const query = new URLSearchParams(parts.query);
-    for (const name of new Set(query.keys())) {
-      const chain = resolveChain(schema, name);
-      // Unknown parameters are ignored, as grpc-gateway does (cache busters, tracking).
-      if (chain === undefined || bound.some((taken) => overlaps(taken, chain))) continue;
-      const field = chain[chain.length - 1] as DescField;
-      const values = query.getAll(name);
-      setChain(json, chain, field.fieldKind === "list" ? values.map((v) => queryValue(field, v)) : queryValue(field, values[values.length - 1] ?? ""));
+    // Path variables last: a field the path binds is never set by the body, under any of its names.
+    for (const { path, chain } of variables) {
+      const value = decodePathValue(parts.variables.get(path) ?? "");
+      if (value === undefined) throw invalid(`malformed percent-encoding in path variable ${path}`);
+      setChain(json, chain, value);
     }
-  }
-  try {
-    // Unknown JSON fields are dropped, as grpc-gateway's default marshaler does (DiscardUnknown).
-    return fromJson(schema, json, { ignoreUnknownFields: true });
-  } catch (error) {
-    const field = fieldOf(error);
-    throw invalid(field === undefined ? `the request does not match ${schema.typeName}` : `invalid value for ${field}`);
+    // Query parameters fill only fields that neither the path nor the body bound.
+    if (takesQuery && parts.query !== "") fillFromQuery(json, schema, parts.query, bound);
+    try {
+      // Unknown JSON fields are dropped, as grpc-gateway's default marshaler does (DiscardUnknown).
+      return fromJson(schema, json, { ignoreUnknownFields: true });
+    } catch (error) {
+      const field = fieldOf(error);
+      throw invalid(field === undefined ? `the request does not match ${schema.typeName}` : `invalid value for ${field}`);
+    }
+  };
+}
+
+function fillFromQuery(json: JsonObject, schema: DescMessage, queryString: string, bound: readonly DescField[][]): void {
+  const query = new URLSearchParams(queryString);
+  for (const name of new Set(query.keys())) {
+    const chain = resolveChain(schema, name);
+    // Unknown parameters are ignored, as grpc-gateway does (cache busters, tracking).
+    if (chain === undefined || bound.some((taken) => overlaps(taken, chain))) continue;
+    const field = chain[chain.length - 1] as DescField;
+    const values = query.getAll(name);
+    setChain(json, chain, field.fieldKind === "list" ? values.map((v) => queryValue(field, v)) : queryValue(field, values[values.length - 1] ?? ""));
   }
 }
 
@@ -84,13 +93,19 @@ function fieldOf(error: unknown): string | undefined {
   return typeof field === "string" ? field : undefined;
 }
 
-/** The response as protojson with every field present, or the field response_body names. */
-export function responseJson(route: Route, schema: DescMessage, message: Message): JsonValue {
-  const json = withUnpopulated(schema, toJson(schema, message, { alwaysEmitImplicit: true }) as JsonObject);
-  if (route.responseBody === "") return json;
+/** Writes a route's response message as its HTTP body's JSON. */
+export type ResponseEncoder = (message: Message) => JsonValue;
+
+/**
+ * Compiles a route's response encoding once: protojson with every field present,
+ * or only the field response_body names.
+ */
+export function responseEncoder(route: Route, schema: DescMessage): ResponseEncoder {
+  const whole = (message: Message): JsonObject => withUnpopulated(schema, toJson(schema, message, { alwaysEmitImplicit: true }) as JsonObject);
+  if (route.responseBody === "") return whole;
   const chain = resolveChain(schema, route.responseBody);
   const field = chain?.[chain.length - 1];
-  return field === undefined ? null : (json[field.jsonName] ?? null);
+  return (message) => (field === undefined ? null : (whole(message)[field.jsonName] ?? null));
 }
 
 /**

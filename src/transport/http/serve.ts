@@ -42,27 +42,29 @@ export function serveMatch(
   target: Target,
   consumed?: ConsumedBody,
 ): void {
-  const takesBody = match.kind === "found" && match.route.body !== "";
   const parsedBody = consumed !== undefined && "json" in consumed ? consumed.json : undefined;
-  let body: Promise<Buffer | undefined>;
+  const answer = (bytes: Buffer | undefined): void => {
+    const request = { method: req.method ?? "GET", path: target.path, query: target.query, headers: req.headers, body: bytes, parsedBody };
+    gateway.answer(match, request).then(
+      (response) => send(res, response),
+      (error: unknown) => failInternal(options, req, res, error),
+    );
+  };
+  const refuse = (error: BodyError): void => {
+    res.shouldKeepAlive = false; // the rest of the body stays unread: close after answering
+    send(res, bodyErrorResponse(req, error));
+  };
   if (consumed !== undefined) {
-    body = Promise.resolve("bytes" in consumed ? consumed.bytes : undefined);
-  } else if (takesBody) {
-    body = readBody(req, options.bodyLimitBytes);
+    answer("bytes" in consumed ? consumed.bytes : undefined);
+  } else if (match.kind === "found" && match.route.body !== "") {
+    readBody(req, options.bodyLimitBytes).then(answer, (error: unknown) =>
+      error instanceof BodyError ? refuse(error) : failInternal(options, req, res, error),
+    );
   } else {
     const refused = skipBody(req, res, options.bodyLimitBytes);
-    body = refused === undefined ? Promise.resolve(undefined) : Promise.reject(refused);
+    if (refused === undefined) answer(undefined);
+    else refuse(refused);
   }
-  body
-    .then((bytes) => gateway.answer(match, { method: req.method ?? "GET", path: target.path, query: target.query, headers: req.headers, body: bytes, parsedBody }))
-    .then(
-      (response) => send(res, response),
-      (error: unknown) => {
-        if (!(error instanceof BodyError)) return failInternal(options, req, res, error);
-        res.shouldKeepAlive = false; // the rest of the body stays unread: close after answering
-        send(res, bodyErrorResponse(req, error));
-      },
-    );
 }
 
 /**

@@ -1,12 +1,13 @@
--- Shared by every script (prepended at load time). One pool is five Redis keys:
+-- Shared by every script (prepended at load time). One pool is six Redis keys:
 --   KEYS[1] expiry     ZSET  id -> expires_at (ms)   every key
 --   KEYS[2] release    ZSET  id -> release_at (ms)   blocked keys only
 --   KEYS[3] available  SET   id                      available keys
 --   KEYS[4] created    HASH  id -> created_at (ms)
 --   KEYS[5] blocked    HASH  id -> blocked_at (ms)   blocked keys only
+--   KEYS[6] sweeper    STRING the instance sweeping now, with a TTL (sweep.lua only)
 -- ARGV[1] is "now" in ms, or "" to read Redis TIME: one clock for every instance.
 -- Deadlines are absolute instants, so a restart of any instance renews nothing.
-local expiry, release, available, created, blocked = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local expiry, release, available, created, blocked, sweeper = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
 local function clock(arg)
   if arg ~= '' then return tonumber(arg) end
