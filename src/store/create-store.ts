@@ -9,7 +9,6 @@ export async function createStore(config: Config, clock: Clock): Promise<KeyStor
   const settings = { keyTtlMs: config.keyTtlMs, blockTtlMs: config.blockTtlMs, maxKeys: config.maxKeys };
   switch (config.store) {
     case "memory":
-      MemoryStore.warmUp();
       return new MemoryStore(clock, settings);
     case "redis": {
       const store = new RedisStore({ url: config.redisUrl, prefix: config.redisPrefix, settings });

@@ -14,6 +14,7 @@ export class MemoryStore implements KeyStore {
   private readonly budget: number;
 
   constructor(clock: Clock, settings: PoolSettings, dependencies: PoolDependencies = {}, sweeper: SweeperOptions = {}) {
+    MemoryStore.warmUp();
     this.pool = new KeyPool(clock, settings, dependencies);
     this.budget = settings.deadlineBudget ?? DEADLINE_BUDGET;
     this.sweeper = new ExpirySweeper(this.pool, clock, { sliceSize: this.budget, ...sweeper });
