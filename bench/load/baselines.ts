@@ -6,12 +6,14 @@
  * paths (the REST figure's reference: the service's HTTP server is node:http too),
  * and `baselines.ts express` is an Express 5 app doing the same (the usual way to
  * write such a server, printed beside it). They do no work but the framework's,
- * so service/baseline is the share of the framework's ceiling the service keeps.
+ * so service/baseline is the share of the framework's ceiling the service keeps. Every
+ * baseline sends the request id header the service sends, so both answer the same bytes.
  * Prints `{"grpc": …}` or `{"http": …}` once listening, like the service's start-up line.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { randomUUID } from "node:crypto";
+import { Metadata, type ServerUnaryCall, Server, ServerCredentials } from "@grpc/grpc-js";
 import express from "express";
 import { type GetResponse, type TokenServiceServer, TokenServiceService } from "../../clients/generated/tokens/v1/tokens";
 
@@ -26,15 +28,29 @@ const DESCRIBED = { isBlocked: false, blockedAt: null, createdAt: NOW.toISOStrin
 const KEPT_ALIVE = { expiresAt: LATER.toISOString() };
 const EMPTY = {};
 
+/**
+ * The request id every answer carries, as the service sends it (the caller's, else a new
+ * UUID): the baselines answer "a constant response of the same size" on the wire, headers
+ * included, so the ratio measures the service's work and not a header the bare side lacks.
+ */
+function requestId(given: unknown): string {
+  return typeof given === "string" && given !== "" ? given : randomUUID();
+}
+
 function grpcBaseline(): void {
-  // Plain callbacks, answered at once: nothing but grpc-js and the message codecs.
+  // Plain callbacks, answered at once: nothing but grpc-js, the message codecs and the request id.
+  const echo = (call: ServerUnaryCall<unknown, unknown>): void => {
+    const metadata = new Metadata();
+    metadata.set("x-request-id", requestId(call.metadata.get("x-request-id")[0]));
+    call.sendMetadata(metadata);
+  };
   const handlers: TokenServiceServer = {
-    create: (_call, callback) => callback(null, { keyId: KEY_ID }),
-    acquire: (_call, callback) => callback(null, { keyId: KEY_ID }),
-    get: (_call, callback) => callback(null, GET),
-    delete: (_call, callback) => callback(null, {}),
-    release: (_call, callback) => callback(null, {}),
-    keepAlive: (_call, callback) => callback(null, { expiresAt: LATER }),
+    create: (call, callback) => (echo(call), callback(null, { keyId: KEY_ID })),
+    acquire: (call, callback) => (echo(call), callback(null, { keyId: KEY_ID })),
+    get: (call, callback) => (echo(call), callback(null, GET)),
+    delete: (call, callback) => (echo(call), callback(null, {})),
+    release: (call, callback) => (echo(call), callback(null, {})),
+    keepAlive: (call, callback) => (echo(call), callback(null, { expiresAt: LATER })),
   };
   const server = new Server();
   server.addService(TokenServiceService, handlers);
@@ -51,6 +67,10 @@ function bareExpressApp(): express.Express {
   // The service's own settings (src/transport/http/server.ts), so neither side pays for ETags.
   app.disable("x-powered-by");
   app.disable("etag");
+  app.use((req, res, next) => {
+    res.setHeader("x-request-id", requestId(req.headers["x-request-id"]));
+    next();
+  });
   app.get("/keys", (_req, res) => void res.json(ACQUIRED));
   // A POST must read its body to answer honestly: the least a real Express route would do.
   app.post("/keys", express.json({ limit: 65536 }), (_req, res) => void res.status(201).json(ACQUIRED));
@@ -69,7 +89,7 @@ export function bareNodeHandler(req: IncomingMessage, res: ServerResponse): void
   const url = req.url ?? "/";
   const json = (status: number, body: unknown): void => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.writeHead(status, { "content-type": "application/json", "x-request-id": requestId(req.headers["x-request-id"]), "content-length": Buffer.byteLength(text) });
     res.end(text);
   };
   if (url === "/keys") {
