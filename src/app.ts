@@ -4,8 +4,11 @@ import type { Clock } from "./core/clock";
 import type { Config } from "./config";
 import { systemClock } from "./platform/system-clock";
 import type { Logger } from "./platform/logger";
+import { authenticate, limitRate, requiredRoles } from "./service/access";
 import { bindService } from "./service/bind";
+import { ServiceMetrics } from "./service/metrics";
 import { standardSteps } from "./service/pipeline";
+import { RateLimiter } from "./service/rate-limit";
 import { TokenService, tokenServiceHandlers } from "./service/token-service";
 import { createStore } from "./store/create-store";
 import type { KeyStore } from "./store/port";
@@ -19,7 +22,7 @@ import { restListener } from "./transport/http/rest-listener";
 import { boundPort, listenHttp, stopHttp } from "./transport/http/server";
 import { BODY_LIMIT_BYTES, TOKEN_REST_OPTIONS } from "./transport/http/token-rest";
 
-export const TOKEN_SERVICE = "tokens.v1.TokenService";
+export const TOKEN_SERVICE = TokenService.typeName;
 
 export interface AppOptions {
   readonly config: Config;
@@ -37,6 +40,7 @@ export interface RunningApp {
   readonly httpPort: number;
   readonly store: KeyStore;
   readonly health: HealthReporter;
+  readonly metrics: ServiceMetrics;
   /** Health NOT_SERVING, refuse new calls, finish calls in flight (bounded), close the store. */
   stop(): Promise<void>;
 }
@@ -44,9 +48,17 @@ export interface RunningApp {
 /** Wires store → service → both transports and starts listening. */
 export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config, logger } = options;
-  const store = options.store ?? (await createStore(config, options.clock ?? systemClock));
+  const clock = options.clock ?? systemClock;
+  const store = options.store ?? (await createStore(config, clock));
+  const metrics = new ServiceMetrics(() => store.counts());
   // One binding, one pipeline: gRPC and REST run the very same handlers and steps.
-  const tokens = bindService(TokenService, tokenServiceHandlers(store), standardSteps(logger));
+  const steps = standardSteps({
+    logger,
+    metrics,
+    ...(config.tokens === undefined ? {} : { access: authenticate(config.tokens, requiredRoles([TokenService])) }),
+    ...(config.rateLimit === undefined ? {} : { rateLimit: limitRate(new RateLimiter(config.rateLimit, clock)) }),
+  });
+  const tokens = bindService(TokenService, tokenServiceHandlers(store), steps);
   const health = new HealthReporter([TOKEN_SERVICE], store.isReady());
   let stopping = false;
   store.onReadyChange((ready) => health.set(ready && !stopping));
@@ -57,6 +69,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     gateway,
     openApi: openApiDocument(routes, TOKEN_REST_OPTIONS),
     isServing: () => health.isServing(),
+    metrics: { contentType: metrics.contentType(), text: () => metrics.text() },
     bodyLimitBytes: BODY_LIMIT_BYTES,
     onError: (error) => logger.error({ err: error }, "unexpected HTTP error"),
   });
@@ -64,10 +77,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   let httpServer: HttpServer | undefined;
   let grpcPort: number;
   try {
-    grpcPort = await listenGrpc(grpcServer, config.host, config.grpcPort).catch((error: unknown) => {
+    grpcPort = await listenGrpc(grpcServer, config.host, config.grpcPort, config.tls).catch((error: unknown) => {
       throw new Error(`cannot listen for gRPC on HOST=${config.host} GRPC_PORT=${config.grpcPort}: ${reason(error)}`);
     });
-    httpServer = await listenHttp(rest, config.host, config.httpPort).catch((error: unknown) => {
+    httpServer = await listenHttp(rest, config.host, config.httpPort, config.tls).catch((error: unknown) => {
       throw new Error(`cannot listen for REST on HOST=${config.host} PORT=${config.httpPort}: ${reason(error)}`);
     });
   } catch (error) {
@@ -82,7 +95,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     stopping = true;
     return stopAll(config, health, grpcServer, httpServer, store);
   });
-  return { grpcAddress: `${host}:${grpcPort}`, httpAddress: `${host}:${httpPort}`, grpcPort, httpPort, store, health, stop };
+  return { grpcAddress: `${host}:${grpcPort}`, httpAddress: `${host}:${httpPort}`, grpcPort, httpPort, store, health, metrics, stop };
 }
 
 async function stopAll(config: Config, health: HealthReporter, grpc: GrpcServer, http: HttpServer, store: KeyStore): Promise<void> {

@@ -1,3 +1,15 @@
+import { readFileSync } from "node:fs";
+import { BlockList, isIP } from "node:net";
+import { TokenSet, TokensFileError } from "./service/tokens";
+
+/** TLS material, read from the files the settings name. */
+export interface TlsFiles {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  /** Set for mutual TLS: clients must present a certificate this CA signed. */
+  readonly clientCa: Buffer | undefined;
+}
+
 /** Start-up configuration, read from the environment and validated once. */
 export interface Config {
   readonly host: string;
@@ -11,6 +23,12 @@ export interface Config {
   readonly redisPrefix: string;
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
+  /** The bearer tokens; undefined when the service runs open (loopback, or ALLOW_UNAUTHENTICATED). */
+  readonly tokens: TokenSet | undefined;
+  /** Undefined: plaintext on both ports. */
+  readonly tls: TlsFiles | undefined;
+  /** Requests a second per caller, per instance; undefined: no limit. */
+  readonly rateLimit: number | undefined;
 }
 
 /** A bad setting: the message is one line that names the variable. */
@@ -19,6 +37,8 @@ export class ConfigError extends Error {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+/** Reads a file the settings name (injected so tests need no files). */
+export type ReadFile = (path: string) => Buffer;
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -30,10 +50,18 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(match[1]) * (UNIT_MS[match[2] as string] as number));
 }
 
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env: Env = process.env, readFile: ReadFile = readFileSync): Config {
   const read = (name: string, fallback: string): [string, string] => [name, env[name]?.trim() || fallback];
+  const host = read("HOST", "127.0.0.1")[1];
+  const tokens = tokenSet(readFile, ...read("AUTH_TOKENS_FILE", ""));
+  const allowOpen = flag(...read("ALLOW_UNAUTHENTICATED", "false"));
+  if (tokens === undefined && !allowOpen && !isLoopback(host)) {
+    throw new ConfigError(
+      `AUTH_TOKENS_FILE is required when HOST=${JSON.stringify(host)} is not a loopback address (or set ALLOW_UNAUTHENTICATED=true to serve everyone)`,
+    );
+  }
   return {
-    host: read("HOST", "127.0.0.1")[1],
+    host,
     grpcPort: port(...read("GRPC_PORT", "50051")),
     httpPort: port(...read("PORT", "8080")),
     keyTtlMs: duration(...read("KEY_TTL", "5m"), YEAR_MS),
@@ -44,7 +72,66 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix: read("REDIS_PREFIX", "tokens:")[1],
     logLevel: oneOf(...read("LOG_LEVEL", "info"), LOG_LEVELS),
     shutdownGraceMs: duration(...read("SHUTDOWN_GRACE", "10s"), HOUR_MS),
+    tokens,
+    tls: tlsFiles(readFile, read("TLS_CERT_FILE", ""), read("TLS_KEY_FILE", ""), read("TLS_CLIENT_CA_FILE", "")),
+    rateLimit: rate(...read("RATE_LIMIT", "")),
   };
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
+LOOPBACK.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
+
+/** 127.0.0.0/8, ::1 (any spelling), or the name localhost: reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  const bare = host.replace(/^\[|\]$/g, "");
+  const family = isIP(bare);
+  return family !== 0 && LOOPBACK.check(bare, family === 4 ? "ipv4" : "ipv6");
+}
+
+function tokenSet(readFile: ReadFile, name: string, path: string): TokenSet | undefined {
+  if (path === "") return undefined;
+  const text = fileText(readFile, name, path);
+  try {
+    return TokenSet.parse(text);
+  } catch (error) {
+    if (error instanceof TokensFileError) throw new ConfigError(`${name}=${JSON.stringify(path)}: ${error.message}`);
+    throw error;
+  }
+}
+
+function tlsFiles(readFile: ReadFile, cert: [string, string], key: [string, string], clientCa: [string, string]): TlsFiles | undefined {
+  if (cert[1] === "" && key[1] === "") {
+    if (clientCa[1] !== "") throw new ConfigError(`${clientCa[0]} needs TLS_CERT_FILE and TLS_KEY_FILE (mutual TLS is TLS first)`);
+    return undefined;
+  }
+  if (cert[1] === "" || key[1] === "") throw new ConfigError(`${cert[1] === "" ? cert[0] : key[0]} is required with ${cert[1] === "" ? key[0] : cert[0]}`);
+  return {
+    cert: Buffer.from(fileText(readFile, ...cert)),
+    key: Buffer.from(fileText(readFile, ...key)),
+    clientCa: clientCa[1] === "" ? undefined : Buffer.from(fileText(readFile, ...clientCa)),
+  };
+}
+
+function fileText(readFile: ReadFile, name: string, path: string): string {
+  try {
+    return readFile(path).toString("utf8");
+  } catch (error) {
+    const reason = (error as { code?: unknown }).code;
+    throw new ConfigError(`${name}=${JSON.stringify(path)}: cannot read the file${typeof reason === "string" ? ` (${reason})` : ""}`);
+  }
+}
+
+function flag(name: string, value: string): boolean {
+  return value === "true" ? true : value === "false" ? false : fail(name, value, "true or false");
+}
+
+function rate(name: string, value: string): number | undefined {
+  if (value === "") return undefined;
+  const parsed = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
+  return parsed > 0 && parsed <= 1_000_000 ? parsed : fail(name, value, "requests a second per caller, above 0 (e.g. 50 or 0.5)");
 }
 
 function fail(name: string, value: string, expected: string): never {

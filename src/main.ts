@@ -47,7 +47,8 @@ async function main(): Promise<void> {
   // Logged only once signals are handled: whoever waits for this line may stop us at once.
   lifecycle.info(
     { grpc: app.grpcAddress, http: app.httpAddress, store: config.store },
-    `listening: gRPC ${app.grpcAddress}, REST http://${app.httpAddress}`,
+    `listening: gRPC ${app.grpcAddress}${config.tls === undefined ? "" : " (TLS)"}, REST ${config.tls === undefined ? "http" : "https"}://${app.httpAddress}` +
+      (config.tokens === undefined ? " (open: no AUTH_TOKENS_FILE)" : ""),
   );
 }
 

@@ -47,6 +47,8 @@ export interface PoolCounts {
   readonly total: number;
   readonly available: number;
   readonly blocked: number;
+  /** Released with a cooldown, available again at its end. */
+  readonly cooling: number;
 }
 
 export interface PoolDependencies {
@@ -122,7 +124,7 @@ export class KeyPool {
 
   /** Held keys by state; O(1). A key whose deadline passed counts as before until it is applied. */
   counts(): PoolCounts {
-    return { total: this.ids.size, available: this.availableCount, blocked: this.releases.size };
+    return { total: this.ids.size, available: this.availableCount, blocked: this.releases.size, cooling: 0 };
   }
 
   /**

@@ -1,6 +1,8 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
+import type { ServiceMetrics } from "./metrics";
 import { Code, toCallError } from "./status";
+import type { Caller } from "./tokens";
 
 /** What every step of a call may know about it, whichever transport carried it. */
 export interface CallContext {
@@ -9,6 +11,12 @@ export interface CallContext {
   readonly transport: "grpc" | "http";
   /** The caller's request id, or one made for the call (src/service/request-id.ts). */
   readonly requestId: string;
+  /** The caller's `authorization` value (gRPC metadata or HTTP header), if any. */
+  readonly authorization: string | undefined;
+  /** The caller's network address, without the port. */
+  readonly peer: string;
+  /** Who called, once the authentication step has run with tokens configured. */
+  readonly caller?: Caller;
 }
 
 export type CallHandler<Req, Res> = (request: Req, context: CallContext) => Promise<Res>;
@@ -36,26 +44,38 @@ export const mapErrors: CallStep = async (request, context, next) => {
   }
 };
 
-/** One structured log line per call: method, status code, duration. Runs outside mapErrors. */
-export function logCalls(logger: Logger): CallStep {
+/**
+ * Watches every call, whichever transport carried it: the call metrics (started,
+ * handled by code, handling time) and, at debug, one log line (method, transport,
+ * code, duration, request id, caller name). Unexpected failures are logged at error
+ * with their cause. Runs outermost, so it sees the code the caller will get.
+ */
+export function observeCalls(logger: Logger, metrics: ServiceMetrics | undefined): CallStep {
   return async (request, context, next) => {
+    const counters = metrics?.forCall(context.method, context.transport, "unary");
+    counters?.started.inc();
     const started = performance.now();
     let code: number = Code.OK;
     try {
       return await next(request, context);
     } catch (error) {
-      code = typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : Code.UNKNOWN;
-      if (code === Code.INTERNAL) logger.error({ err: (error as Error).cause ?? error, method: context.method }, "call failed");
-      throw error;
+      const failure = toCallError(error);
+      code = failure.code;
+      if (code === Code.INTERNAL) logger.error({ err: failure.cause ?? error, method: context.method, requestId: context.requestId }, "call failed");
+      throw failure;
     } finally {
-      if (logger.isLevelEnabled("info")) {
-        logger.info(
+      const seconds = (performance.now() - started) / 1000;
+      counters?.handling.observe(seconds);
+      counters?.handled(code).inc();
+      if (logger.isLevelEnabled("debug")) {
+        logger.debug(
           {
             method: context.method,
             transport: context.transport,
             code,
-            ms: Math.round((performance.now() - started) * 1000) / 1000,
+            ms: Math.round(seconds * 1e6) / 1000,
             requestId: context.requestId,
+            caller: context.caller?.name,
           },
           "call",
         );
@@ -64,7 +84,17 @@ export function logCalls(logger: Logger): CallStep {
   };
 }
 
-/** The standard pipeline: log, then map errors, then the handler. */
-export function standardSteps(logger: Logger): readonly CallStep[] {
-  return [logCalls(logger), mapErrors];
+/** What the standard pipeline is made of. */
+export interface PipelineParts {
+  readonly logger: Logger;
+  readonly metrics?: ServiceMetrics;
+  /** Authentication and authorization; absent: open (no tokens configured). */
+  readonly access?: CallStep;
+  /** The rate limit; absent: none. */
+  readonly rateLimit?: CallStep;
+}
+
+/** The standard pipeline, outermost first: observe (metrics, log), map errors, authenticate, rate limit, then the handler. */
+export function standardSteps({ logger, metrics, access, rateLimit }: PipelineParts): readonly CallStep[] {
+  return [observeCalls(logger, metrics), mapErrors, ...(access === undefined ? [] : [access]), ...(rateLimit === undefined ? [] : [rateLimit])];
 }

@@ -22,6 +22,8 @@ export class CallError extends Error {
   constructor(
     readonly code: Code,
     message: string,
+    /** For RESOURCE_EXHAUSTED from the rate limit: when to try again (REST Retry-After, gRPC retry-after metadata). */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }

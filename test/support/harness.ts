@@ -31,7 +31,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       done();
     },
   });
-  const logger = pino({ level: "info" }, sink);
+  // debug: the per-call lines too, which tests read.
+  const logger = pino({ level: "debug" }, sink);
   const app = await startApp({
     config,
     logger,

@@ -459,7 +459,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
           order.push((await store.acquire()).keyId);
         }
         at(t0 + 19 + BLOCK_TTL); // all 20 releases have passed, none applied yet
-        expect(await store.counts()).to.deep.equal({ total: 20, available: 0, blocked: 20 });
+        expect(await store.counts()).to.deep.equal({ total: 20, available: 0, blocked: 20, cooling: 0 });
         for (let k = 1; k <= 5; k += 1) {
           const got = await store.acquire();
           // The k-th acquire has applied the 4k earliest releases, so it drew among those keys.
@@ -467,7 +467,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
           expect((await store.counts()).blocked, `after acquire ${k}`).to.equal(20 - BUDGET * k + k);
         }
         // The backlog is gone: the 15 keys not re-acquired are available.
-        expect(await store.counts()).to.deep.equal({ total: 20, available: 15, blocked: 5 });
+        expect(await store.counts()).to.deep.equal({ total: 20, available: 15, blocked: 5, cooling: 0 });
       });
 
       it("acquire never hands out an expired key, however many expired keys it must drop first", async () => {
@@ -511,10 +511,10 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         for (let i = 0; i < 5; i += 1) await store.acquire();
         at(t0 + BLOCK_TTL);
         expect(await sweep()).to.equal(5);
-        expect(await store.counts()).to.deep.equal({ total: 10, available: 10, blocked: 0 });
+        expect(await store.counts()).to.deep.equal({ total: 10, available: 10, blocked: 0, cooling: 0 });
         at(t0 + KEY_TTL);
         expect(await sweep()).to.equal(10);
-        expect(await store.counts()).to.deep.equal({ total: 0, available: 0, blocked: 0 });
+        expect(await store.counts()).to.deep.equal({ total: 0, available: 0, blocked: 0, cooling: 0 });
         for (const key of keys) await expectKind(store.get(key.keyId), "not_found");
       });
     });

@@ -148,7 +148,10 @@ describe("docs/api.md keeps up with the code", () => {
     for (const { name, fallback } of variables) {
       const row = text.split("\n").find((line) => line.startsWith(`| \`${name}\` |`));
       if (row === undefined) problems.push(`${name}: no settings table row`);
-      else if (!row.includes(`\`${fallback}\``)) problems.push(`${name}: row does not show the default \`${fallback}\``);
+      // A setting that is off unless given (default "") says "unset" in its default column.
+      else if (fallback === "" ? !row.startsWith(`| \`${name}\` | unset |`) : !row.includes(`\`${fallback}\``)) {
+        problems.push(`${name}: row does not show the default ${fallback === "" ? "unset" : `\`${fallback}\``}`);
+      }
     }
     expect(problems, "settings missing from docs/api.md").to.deep.equal([]);
   });

@@ -4,7 +4,7 @@
  * message on one stderr line and exits 1.
  */
 import { expect } from "chai";
-import { type Config, ConfigError, loadConfig } from "../../src/config";
+import { type Config, ConfigError, isLoopback, loadConfig, type ReadFile } from "../../src/config";
 
 type Env = Record<string, string>;
 
@@ -20,6 +20,9 @@ const DEFAULTS: Config = {
   redisPrefix: "tokens:",
   logLevel: "info",
   shutdownGraceMs: 10_000,
+  tokens: undefined,
+  tls: undefined,
+  rateLimit: undefined,
 };
 
 const VARIABLES = ["HOST", "GRPC_PORT", "PORT", "KEY_TTL", "BLOCK_TTL", "STORE", "REDIS_URL", "REDIS_PREFIX", "MAX_KEYS", "LOG_LEVEL", "SHUTDOWN_GRACE"];
@@ -170,7 +173,8 @@ describe("loadConfig", () => {
 
   describe("free-form values (HOST, REDIS_PREFIX)", () => {
     it("takes them as given, trimmed", () => {
-      expectRead("HOST", "host", [["0.0.0.0", "0.0.0.0"], [" ::1 ", "::1"]]);
+      expectRead("HOST", "host", [["127.0.0.2", "127.0.0.2"], [" ::1 ", "::1"], ["localhost", "localhost"]]);
+      expect(loadConfig({ HOST: "0.0.0.0", ALLOW_UNAUTHENTICATED: "true" }).host).to.equal("0.0.0.0");
       expectRead("REDIS_PREFIX", "redisPrefix", [["pool-a:", "pool-a:"]]);
     });
   });
@@ -180,5 +184,82 @@ describe("loadConfig", () => {
     expect(loadConfig(valid)).to.include({ grpcPort: 0, httpPort: 0, keyTtlMs: 1000, store: "redis", maxKeys: 5, logLevel: "warn" });
     expect(refusal({ ...valid, BLOCK_TTL: "1" })).to.match(/^BLOCK_TTL=/);
     expect(refusal({ ...valid, PORT: "http" })).to.match(/^PORT=/);
+  });
+
+  describe("security (AUTH_TOKENS_FILE, ALLOW_UNAUTHENTICATED, TLS_*, RATE_LIMIT)", () => {
+    const TOKEN = "c".repeat(24);
+    const ADMIN = "a".repeat(24);
+    /** A file system of the given files: any other path is ENOENT. */
+    const files =
+      (contents: Readonly<Record<string, string>>): ReadFile =>
+      (path) => {
+        const text = contents[path];
+        if (text === undefined) throw Object.assign(new Error("no such file"), { code: "ENOENT" });
+        return Buffer.from(text);
+      };
+    const refusedWith = (env: Env, read: ReadFile): string => {
+      try {
+        loadConfig(env, read);
+      } catch (error) {
+        expect(error).to.be.instanceOf(ConfigError);
+        return (error as Error).message;
+      }
+      return expect.fail(`accepted ${JSON.stringify(env)}`);
+    };
+
+    it("reads the tokens file: roles, names, comments; a token is found only whole and exact", () => {
+      const read = files({ "/t": `# who may call\nclient ${TOKEN} worker-1\n\n  admin ${ADMIN}   # ops\n` });
+      const tokens = loadConfig({ AUTH_TOKENS_FILE: "/t", HOST: "0.0.0.0" }, read).tokens;
+      expect(tokens?.size).to.equal(2);
+      expect(tokens?.authenticate(`Bearer ${TOKEN}`)).to.deep.equal({ name: "worker-1", role: "client" });
+      expect(tokens?.authenticate(`bearer ${ADMIN}`)?.role).to.equal("admin");
+      expect(tokens?.authenticate(`Bearer ${ADMIN}`)?.name).to.match(/^token-[0-9a-f]{12}$/);
+      for (const wrong of [undefined, "", TOKEN, `Basic ${TOKEN}`, `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(1)}`, `Bearer ${TOKEN} extra`]) {
+        expect(tokens?.authenticate(wrong), String(wrong)).to.equal(undefined);
+      }
+    });
+
+    it("refuses a bad tokens file in one line naming AUTH_TOKENS_FILE and the line, never quoting a token", () => {
+      const cases: readonly (readonly [string, RegExp])[] = [
+        [`root ${TOKEN}`, /line 1: the role must be client or admin/],
+        [`# fine\nclient short`, /line 2: the token must be at least 16 characters/],
+        [`client ${TOKEN} name extra`, /line 1: expected <role> <token> \[<name>\]/],
+        [`client ${TOKEN}\nadmin ${TOKEN}`, /line 2: the same token appears twice/],
+        [`client ${TOKEN} w\nadmin ${ADMIN} w`, /line 2: the name w is taken/],
+        ["# nothing\n", /no token in the file/],
+      ];
+      for (const [text, expected] of cases) {
+        const message = refusedWith({ AUTH_TOKENS_FILE: "/t" }, files({ "/t": text }));
+        expect(message, text).to.match(/^AUTH_TOKENS_FILE="\/t": /).and.match(expected);
+        expect(message.split("\n")).to.have.length(1);
+        expect(message).not.to.contain(TOKEN);
+      }
+      expect(refusedWith({ AUTH_TOKENS_FILE: "/missing" }, files({}))).to.equal('AUTH_TOKENS_FILE="/missing": cannot read the file (ENOENT)');
+    });
+
+    it("refuses to run open on a non-loopback HOST unless ALLOW_UNAUTHENTICATED=true", () => {
+      for (const host of ["0.0.0.0", "::", "10.0.0.7", "example.com"]) {
+        expect(refusedWith({ HOST: host }, files({})), host).to.match(/^AUTH_TOKENS_FILE is required when HOST=/);
+        expect(loadConfig({ HOST: host, ALLOW_UNAUTHENTICATED: "true" }).tokens).to.equal(undefined);
+      }
+      for (const host of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "0:0:0:0:0:0:0:1", "localhost"]) expect(isLoopback(host), host).to.equal(true);
+      expectRefused("ALLOW_UNAUTHENTICATED", ["yes", "1", "TRUE"]);
+    });
+
+    it("reads TLS files, mutual TLS only on top of TLS", () => {
+      const read = files({ "/c": "CERT", "/k": "KEY", "/ca": "CA" });
+      const tls = loadConfig({ TLS_CERT_FILE: "/c", TLS_KEY_FILE: "/k", TLS_CLIENT_CA_FILE: "/ca" }, read).tls;
+      expect([tls?.cert.toString(), tls?.key.toString(), tls?.clientCa?.toString()]).to.deep.equal(["CERT", "KEY", "CA"]);
+      expect(loadConfig({ TLS_CERT_FILE: "/c", TLS_KEY_FILE: "/k" }, read).tls?.clientCa).to.equal(undefined);
+      expect(refusedWith({ TLS_CERT_FILE: "/c" }, read)).to.match(/^TLS_KEY_FILE is required with TLS_CERT_FILE/);
+      expect(refusedWith({ TLS_KEY_FILE: "/k" }, read)).to.match(/^TLS_CERT_FILE is required with TLS_KEY_FILE/);
+      expect(refusedWith({ TLS_CLIENT_CA_FILE: "/ca" }, read)).to.match(/^TLS_CLIENT_CA_FILE needs TLS_CERT_FILE/);
+      expect(refusedWith({ TLS_CERT_FILE: "/c", TLS_KEY_FILE: "/nope" }, read)).to.match(/^TLS_KEY_FILE="\/nope": cannot read/);
+    });
+
+    it("reads RATE_LIMIT as requests a second above 0; unset is no limit", () => {
+      expectRead("RATE_LIMIT", "rateLimit", [["50", 50], ["0.5", 0.5], ["", undefined]]);
+      expectRefused("RATE_LIMIT", ["0", "-1", "ten", "1e3", "5/s", "2000000"]);
+    });
   });
 });

@@ -129,7 +129,7 @@ export class RedisStore implements KeyStore {
     const reply = await this.call("counts", []);
     if (!Array.isArray(reply) || reply.length !== 3) throw new Error("unexpected counts reply");
     const [total, available, blocked] = reply.map(Number) as [number, number, number];
-    return { total, available, blocked };
+    return { total, available, blocked, cooling: 0 };
   }
 
   /** Applies every passed deadline now, in batches of one budget, one script each; returns how many. */

@@ -3,7 +3,7 @@ import { Metadata, type MethodDefinition, type sendUnaryData, type ServerUnaryCa
 import type { BoundMethod, BoundService } from "../../service/bind";
 import type { CallContext } from "../../service/pipeline";
 import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
-import { toCallError } from "../../service/status";
+import { type CallError, toCallError } from "../../service/status";
 
 /** The grpc-js service definition of a bound service: protobuf-es (de)serialisers from its schemas. */
 export function grpcDefinition(bound: BoundService): ServiceDefinition {
@@ -53,13 +53,37 @@ function unaryHandler(method: BoundMethod): (call: ServerUnaryCall<Message, Mess
     const echo = new Metadata();
     echo.set(REQUEST_ID_HEADER, requestId);
     call.sendMetadata(echo);
-    const context: CallContext = { method: method.path, transport: "grpc", requestId };
+    const [authorization] = call.metadata.get("authorization");
+    const context: CallContext = {
+      method: method.path,
+      transport: "grpc",
+      requestId,
+      authorization: typeof authorization === "string" ? authorization : undefined,
+      peer: addressOf(call.getPeer()),
+    };
     method.invoke(call.request, context).then(
       (response) => callback(null, response),
       (error: unknown) => {
         const failure = toCallError(error);
-        callback({ code: failure.code, details: failure.message });
+        const metadata = trailersOf(failure);
+        callback(metadata === undefined ? { code: failure.code, details: failure.message } : { code: failure.code, details: failure.message, metadata });
       },
     );
   };
+}
+
+/** "1.2.3.4:5678", "[::1]:5678" → the address without the port (what a rate limit keys on). */
+export function addressOf(peer: string): string {
+  const bracket = /^\[([^\]]*)\]/.exec(peer);
+  if (bracket !== null) return bracket[1] ?? peer;
+  const colon = peer.lastIndexOf(":");
+  return colon > 0 && peer.indexOf(":") === colon ? peer.slice(0, colon) : peer;
+}
+
+/** The rate limit's wait as `retry-after` (seconds) trailing metadata, as REST sends Retry-After. */
+function trailersOf(failure: CallError): Metadata | undefined {
+  if (failure.retryAfterMs === undefined) return undefined;
+  const trailers = new Metadata();
+  trailers.set("retry-after", String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))));
+  return trailers;
 }

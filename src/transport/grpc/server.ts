@@ -1,4 +1,5 @@
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { type ChannelOptions, Server, ServerCredentials } from "@grpc/grpc-js";
+import type { TlsFiles } from "../../config";
 import type { BoundService } from "../../service/bind";
 import { grpcDefinition, grpcImplementation } from "./adapter";
 import { descriptorSet } from "../descriptors";
@@ -14,21 +15,40 @@ export interface GrpcServerParts {
   readonly health: HealthReporter;
 }
 
+/**
+ * The server's limits, explicit rather than grpc-js's defaults: requests are tiny (the
+ * REST body limit applies); answers may hold whole descriptor files (reflection); idle
+ * connections are pinged, then closed; every connection is recycled after an hour, so
+ * no client holds one for ever (its calls get a grace minute, streams resume elsewhere).
+ */
+export const GRPC_LIMITS: ChannelOptions = {
+  "grpc.max_receive_message_length": 64 * 1024,
+  "grpc.max_send_message_length": 4 * 1024 * 1024,
+  "grpc.max_concurrent_streams": 1000,
+  "grpc.keepalive_time_ms": 120_000,
+  "grpc.keepalive_timeout_ms": 20_000,
+  "grpc.max_connection_idle_ms": 300_000,
+  "grpc.max_connection_age_ms": 3_600_000,
+  "grpc.max_connection_age_grace_ms": 60_000,
+};
+
 /** A grpc-js server with the application services, health, and reflection from the compiled descriptors. */
 export function createGrpcServer(parts: GrpcServerParts): Server {
-  const server = new Server();
+  const server = new Server(GRPC_LIMITS);
   for (const { bound } of parts.services) server.addService(grpcDefinition(bound), grpcImplementation(bound));
   parts.health.implementation.addToServer(server);
   addReflection(server, descriptorSet(), [...parts.services.map((s) => s.name), HEALTH_SERVICE, ...REFLECTION_SERVICES]);
   return server;
 }
 
-/** Binds without TLS (operators run it behind their own mesh or proxy); resolves to the bound port. */
-export function listenGrpc(server: Server, host: string, port: number): Promise<number> {
+/** Binds with TLS (mutual when a client CA is given) or without; resolves to the bound port. */
+export function listenGrpc(server: Server, host: string, port: number, tls: TlsFiles | undefined): Promise<number> {
+  const credentials =
+    tls === undefined
+      ? ServerCredentials.createInsecure()
+      : ServerCredentials.createSsl(tls.clientCa ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], tls.clientCa !== undefined);
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    );
+    server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
   });
 }
 

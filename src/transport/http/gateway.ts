@@ -21,6 +21,8 @@ export interface GatewayRequest {
   readonly body?: Buffer | undefined;
   /** A body some earlier middleware already parsed (an Express app's express.json()); wins over `body`. */
   readonly parsedBody?: JsonValue | undefined;
+  /** The caller's network address (for the rate limit when the service runs open). */
+  readonly peer?: string | undefined;
 }
 
 export interface GatewayResponse {
@@ -84,7 +86,13 @@ export class Gateway {
     }
     const { route, variables } = match;
     const plan = this.plans.get(route) as RoutePlan;
-    const context: CallContext = { method: route.grpcPath, transport: "http", requestId };
+    const context: CallContext = {
+      method: route.grpcPath,
+      transport: "http",
+      requestId,
+      authorization: header(request.headers, "authorization"),
+      peer: request.peer ?? "unknown",
+    };
     try {
       // A route that takes no body ignores one, as grpc-gateway does.
       const body = route.body === "" ? undefined : (request.parsedBody ?? parseBody(request));
@@ -94,7 +102,7 @@ export class Gateway {
       const failure = toCallError(error);
       const status = httpStatusOf(failure.code);
       if (plan.emptyErrorBody.includes(failure.code)) return jsonResponse(requestId, status, {});
-      return errorResponse(requestId, status, failure.code, failure.message);
+      return errorResponse(requestId, status, failure.code, failure.message, failureHeaders(failure));
     }
   }
 }
@@ -105,6 +113,17 @@ interface RoutePlan {
   readonly encode: ResponseEncoder;
   readonly successStatus: number;
   readonly emptyErrorBody: readonly number[];
+}
+
+/**
+ * Headers some failures carry: a bearer challenge on 401 (RFC 6750), the scope one on 403,
+ * and Retry-After (seconds) on a rate-limit 429.
+ */
+function failureHeaders(failure: CallError): Readonly<Record<string, string>> {
+  if (failure.code === Code.UNAUTHENTICATED) return { "www-authenticate": 'Bearer realm="token-orchestrator"' };
+  if (failure.code === Code.PERMISSION_DENIED) return { "www-authenticate": 'Bearer realm="token-orchestrator", error="insufficient_scope"' };
+  if (failure.retryAfterMs !== undefined) return { "retry-after": String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))) };
+  return {};
 }
 
 /** The error body every failure carries: grpc-gateway's Status JSON. */

@@ -44,7 +44,15 @@ export function serveMatch(
 ): void {
   const parsedBody = consumed !== undefined && "json" in consumed ? consumed.json : undefined;
   const answer = (bytes: Buffer | undefined): void => {
-    const request = { method: req.method ?? "GET", path: target.path, query: target.query, headers: req.headers, body: bytes, parsedBody };
+    const request = {
+      method: req.method ?? "GET",
+      path: target.path,
+      query: target.query,
+      headers: req.headers,
+      body: bytes,
+      parsedBody,
+      peer: req.socket.remoteAddress,
+    };
     gateway.answer(match, request).then(
       (response) => send(res, response),
       (error: unknown) => failInternal(options, req, res, error),

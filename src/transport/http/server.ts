@@ -1,13 +1,43 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import type { TlsFiles } from "../../config";
 import { Code } from "../../service/status";
 import { errorBody } from "./gateway";
 
-/** Listens with `listener`; every error Node's HTTP parser raises is answered with the JSON error body too. */
-export function listenHttp(listener: (req: IncomingMessage, res: ServerResponse) => void, host: string, port: number): Promise<Server> {
+/**
+ * Slow and idle connections are bounded: a request's headers must arrive within 10 s
+ * and the whole request within 30 s (slowloris), an idle keep-alive connection closes
+ * after 5 s, and Node checks every second rather than every 30.
+ */
+export const HTTP_LIMITS: ServerOptions = {
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
+  connectionsCheckingInterval: 1_000,
+  maxHeaderSize: 16 * 1024,
+};
+
+/**
+ * Listens with `listener`, over HTTPS when TLS files are given (mutual TLS when they
+ * name a client CA: a client without a certificate that CA signed fails the handshake).
+ * Every error Node's HTTP parser raises is answered with the JSON error body too.
+ */
+export function listenHttp(
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+  host: string,
+  port: number,
+  tls: TlsFiles | undefined = undefined,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer(listener);
+    const server =
+      tls === undefined
+        ? createHttpServer(HTTP_LIMITS, listener)
+        : createHttpsServer(
+            { ...HTTP_LIMITS, cert: tls.cert, key: tls.key, ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }) },
+            listener,
+          );
     server.on("clientError", answerClientError);
     server.listen(port, host);
     server.once("listening", () => resolve(server));

@@ -959,7 +959,8 @@ export const KeepAliveResponse: MessageFns<KeepAliveResponse> = {
  * the instant it has passed, every RPC sees the new state.
  *
  * The google.api.http options below are the REST contract: the REST shim
- * builds its routes from them and from nothing else.
+ * builds its routes from them and from nothing else. The required_role options
+ * are the access table: which role may call each method.
  */
 export type TokenServiceService = typeof TokenServiceService;
 export const TokenServiceService = {
