@@ -32,22 +32,36 @@ export type TokenClient = {
   close(): void;
 };
 
+/** TLS towards the service: PEM bytes. */
+export interface TlsOptions {
+  /** The CA that signed the server's certificate; defaults to the system's roots. */
+  readonly ca?: Buffer;
+  /** A client certificate and its key, for a service that asks for one (mutual TLS). */
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+}
+
 export interface TokenClientOptions {
-  /** Defaults to plaintext (no TLS). */
+  /** A bearer token, sent as `authorization: Bearer <token>` with every call. */
+  readonly token?: string;
+  /** TLS (plaintext when absent, unless `credentials` says otherwise). */
+  readonly tls?: TlsOptions;
+  /** grpc-js credentials as they are; wins over `tls`. */
   readonly credentials?: ChannelCredentials;
   readonly channelOptions?: ChannelOptions;
 }
 
 /** A promise-based client for the service at `address` ("host:port"). */
 export function createTokenClient(address: string, options: TokenClientOptions = {}): TokenClient {
-  const raw = new TokenServiceClient(
-    address,
-    options.credentials ?? ChannelCredentials.createInsecure(),
-    options.channelOptions,
-  );
+  const { tls } = options;
+  const credentials =
+    options.credentials ??
+    (tls === undefined ? ChannelCredentials.createInsecure() : ChannelCredentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null));
+  const raw = new TokenServiceClient(address, credentials, options.channelOptions);
+  const authorization = options.token === undefined ? undefined : `Bearer ${options.token}`;
   const client: Record<string, unknown> = { raw, close: () => raw.close() };
   for (const name of Object.keys(TokenServiceService)) {
-    client[name] = (request: unknown, settings: CallSettings = {}) => callUnary(raw, name, request, settings);
+    client[name] = (request: unknown, settings: CallSettings = {}) => callUnary(raw, name, request, settings, authorization);
   }
   return client as TokenClient;
 }
@@ -55,8 +69,10 @@ export function createTokenClient(address: string, options: TokenClientOptions =
 type UnaryCallback = (error: ServiceError | null, response: unknown) => void;
 type RawUnary = (request: unknown, metadata: Metadata, options: Partial<CallOptions>, callback: UnaryCallback) => void;
 
-function callUnary(raw: TokenServiceClient, name: string, request: unknown, settings: CallSettings): Promise<unknown> {
+function callUnary(raw: TokenServiceClient, name: string, request: unknown, settings: CallSettings, authorization: string | undefined): Promise<unknown> {
   const metadata = new Metadata();
+  // Per call, not as call credentials: grpc-js composes those with TLS channels only.
+  if (authorization !== undefined) metadata.set("authorization", authorization);
   for (const [key, value] of Object.entries(settings.metadata ?? {})) metadata.set(key, value);
   const options: Partial<CallOptions> =
     settings.timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + settings.timeoutMs) };

@@ -6,6 +6,7 @@ import { systemClock } from "./platform/system-clock";
 import type { Logger } from "./platform/logger";
 import { authenticate, limitRate, requiredRoles } from "./service/access";
 import { bindService } from "./service/bind";
+import { keyActivity } from "./service/key-activity";
 import { ServiceMetrics } from "./service/metrics";
 import { standardSteps } from "./service/pipeline";
 import { RateLimiter } from "./service/rate-limit";
@@ -51,6 +52,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const clock = options.clock ?? systemClock;
   const store = options.store ?? (await createStore(config, clock));
   const metrics = new ServiceMetrics(() => store.counts());
+  store.onKeyEvent(keyActivity(logger, metrics));
   // One binding, one pipeline: gRPC and REST run the very same handlers and steps.
   const steps = standardSteps({
     logger,

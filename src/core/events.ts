@@ -33,3 +33,6 @@ export interface KeyEvent {
 
 /** Told of every key event, in the order they happen. Must not throw, and must be cheap. */
 export type KeyEventListener = (event: KeyEvent) => void;
+
+/** The events a caller's call makes; the others are deadlines applied, whoever applied them. */
+export const CALLER_MADE_EVENTS: ReadonlySet<KeyEventType> = new Set(["CREATED", "ACQUIRED", "RELEASED", "KEPT_ALIVE", "DELETED", "COOLDOWN_STARTED"]);

@@ -1,5 +1,6 @@
 import type { Clock } from "./clock";
 import { DomainError } from "./errors";
+import type { KeyEventListener, KeyEventType } from "./events";
 import { grownCapacity, IndexedMinHeap } from "./indexed-heap";
 import { randomIdBytes } from "./key-id";
 import { KeyIdTable } from "./key-id-table";
@@ -56,6 +57,8 @@ export interface PoolDependencies {
   readonly random?: () => number;
   /** Makes new key ids: canonical 128-bit base64url (22 characters), unguessable in production. */
   readonly newKeyId?: () => string;
+  /** Told of every key event, automatic ones included (Watch, the key-activity log, metrics). */
+  readonly onEvent?: KeyEventListener;
 }
 
 /**
@@ -104,6 +107,7 @@ export class KeyPool {
   private readonly releases = new IndexedMinHeap();
   private readonly random: () => number;
   private readonly newKeyId: (() => string) | undefined;
+  private readonly onEvent: KeyEventListener | undefined;
   private readonly budget: number;
 
   constructor(
@@ -113,6 +117,7 @@ export class KeyPool {
   ) {
     this.random = dependencies.random ?? Math.random;
     this.newKeyId = dependencies.newKeyId;
+    this.onEvent = dependencies.onEvent;
     this.budget = settings.deadlineBudget ?? DEADLINE_BUDGET;
     if (!Number.isInteger(this.budget) || this.budget < 1) throw new RangeError("deadlineBudget must be a whole number ≥ 1");
   }
@@ -137,7 +142,7 @@ export class KeyPool {
       if (this.expiry.peekPriority() > now) {
         throw new DomainError("capacity_exhausted", `the pool holds its maximum of ${this.settings.maxKeys} keys`);
       }
-      this.removeSlot(this.expiry.peek());
+      this.expire(this.expiry.peek());
     }
     const slot = this.allocateSlot();
     let keyId: string;
@@ -153,6 +158,7 @@ export class KeyPool {
     this.times[at + RELEASE] = Number.NaN;
     this.setExpiry(slot, now + this.settings.keyTtlMs);
     this.makeAvailable(slot);
+    this.onEvent?.({ type: "CREATED", keyId, at: now });
     return this.record(slot, keyId);
   }
 
@@ -170,7 +176,7 @@ export class KeyPool {
   acquire(): KeyRecord | CatchingUp {
     const now = this.clock.now();
     for (let budget = this.budget; budget > 0 && this.releases.peekPriority() <= now; budget -= 1) {
-      this.unblock(this.releases.peek());
+      this.autoRelease(this.releases.peek());
     }
     let drops = this.budget;
     while (this.availableCount > 0) {
@@ -178,7 +184,7 @@ export class KeyPool {
       // An expired key is gone the instant its deadline passes: drop it and draw again.
       // Each draw that drops a key is work that expiry owed anyway.
       if ((this.times[4 * slot + EXPIRES] as number) <= now) {
-        this.removeSlot(slot);
+        this.expire(slot);
         drops -= 1;
         if (drops === 0) return CATCHING_UP;
         continue;
@@ -187,7 +193,9 @@ export class KeyPool {
       this.times[4 * slot + BLOCKED] = now;
       this.times[4 * slot + RELEASE] = now + this.settings.blockTtlMs;
       this.releases.set(slot, now + this.settings.blockTtlMs);
-      return this.record(slot, this.ids.keyIdOf(slot));
+      const keyId = this.ids.keyIdOf(slot);
+      this.onEvent?.({ type: "ACQUIRED", keyId, at: now });
+      return this.record(slot, keyId);
     }
     // Nothing available: certain only when no passed release is still waiting to be applied.
     if (this.releases.peekPriority() <= now) return CATCHING_UP;
@@ -201,19 +209,25 @@ export class KeyPool {
   /** Makes a blocked key available; an available key is left as it is. */
   release(keyId: string): KeyRecord {
     const slot = this.liveSlot(keyId);
-    if (!Number.isNaN(this.times[4 * slot + RELEASE] as number)) this.unblock(slot);
+    if (!Number.isNaN(this.times[4 * slot + RELEASE] as number)) {
+      this.unblock(slot);
+      this.onEvent?.({ type: "RELEASED", keyId, at: this.clock.now() });
+    }
     return this.record(slot, keyId);
   }
 
   /** Pushes expires_at to now + KEY_TTL. Does not unblock. */
   keepAlive(keyId: string): KeyRecord {
     const slot = this.liveSlot(keyId);
-    this.setExpiry(slot, this.clock.now() + this.settings.keyTtlMs);
+    const now = this.clock.now();
+    this.setExpiry(slot, now + this.settings.keyTtlMs);
+    this.onEvent?.({ type: "KEPT_ALIVE", keyId, at: now });
     return this.record(slot, keyId);
   }
 
   delete(keyId: string): void {
     this.removeSlot(this.liveSlot(keyId));
+    this.onEvent?.({ type: "DELETED", keyId, at: this.clock.now() });
   }
 
   /**
@@ -228,9 +242,9 @@ export class KeyPool {
       const expiresAt = this.expiry.peekPriority();
       const releaseAt = this.releases.peekPriority();
       if (expiresAt <= now && expiresAt <= releaseAt) {
-        this.removeSlot(this.expiry.peek());
+        this.expire(this.expiry.peek());
       } else if (releaseAt <= now) {
-        this.unblock(this.releases.peek());
+        this.autoRelease(this.releases.peek());
       } else {
         break;
       }
@@ -259,11 +273,36 @@ export class KeyPool {
     if (slot < 0) throw new DomainError("not_found", "key not found");
     const now = this.clock.now();
     if ((this.times[4 * slot + EXPIRES] as number) <= now) {
-      this.removeSlot(slot);
+      this.expire(slot);
       throw new DomainError("not_found", "key not found");
     }
-    if ((this.times[4 * slot + RELEASE] as number) <= now) this.unblock(slot);
+    if ((this.times[4 * slot + RELEASE] as number) <= now) this.autoRelease(slot);
     return slot;
+  }
+
+  /** A hold ended by time: the key is available again, as of its release_at. */
+  private autoRelease(slot: number): void {
+    const releaseAt = this.times[4 * slot + RELEASE] as number;
+    this.unblock(slot);
+    this.emitAt("AUTO_RELEASED", slot, releaseAt);
+  }
+
+  /**
+   * A key whose expires_at passed is gone. If a hold of it ended before that, the key
+   * was released first (AUTO_RELEASED at release_at), then expired (at expires_at).
+   */
+  private expire(slot: number): void {
+    const at = 4 * slot;
+    const expiresAt = this.times[at + EXPIRES] as number;
+    if ((this.times[at + RELEASE] as number) < expiresAt) this.autoRelease(slot);
+    const keyId = this.onEvent === undefined ? "" : this.ids.keyIdOf(slot);
+    this.removeSlot(slot);
+    this.onEvent?.({ type: "EXPIRED", keyId, at: expiresAt });
+  }
+
+  /** An event about a slot, its id spelled only when someone listens. */
+  private emitAt(type: KeyEventType, slot: number, at: number): void {
+    if (this.onEvent !== undefined) this.onEvent({ type, keyId: this.ids.keyIdOf(slot), at });
   }
 
   private setExpiry(slot: number, expiresAt: number): void {

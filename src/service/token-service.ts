@@ -9,8 +9,8 @@ const timestampOrUnset = (ms: number | null) => (ms === null ? undefined : times
 /** The six RPCs over a store. Thin on purpose: the rules live in the store/core. */
 export function tokenServiceHandlers(store: KeyStore): ServiceHandlers<typeof TokenService> {
   return {
-    create: async () => ({ keyId: (await store.create()).keyId }),
-    acquire: async () => ({ keyId: (await store.acquire()).keyId }),
+    create: async (_request, context) => ({ keyId: (await store.create(context.caller?.name)).keyId }),
+    acquire: async (_request, context) => ({ keyId: (await store.acquire(context.caller?.name)).keyId }),
     get: async (request) => {
       const record = await store.get(checkKeyId(request.keyId));
       return {
@@ -21,15 +21,17 @@ export function tokenServiceHandlers(store: KeyStore): ServiceHandlers<typeof To
         releaseAt: timestampOrUnset(record.releaseAt),
       };
     },
-    delete: async (request) => {
-      await store.delete(checkKeyId(request.keyId));
+    delete: async (request, context) => {
+      await store.delete(checkKeyId(request.keyId), context.caller?.name);
       return {};
     },
-    release: async (request) => {
-      await store.release(checkKeyId(request.keyId));
+    release: async (request, context) => {
+      await store.release(checkKeyId(request.keyId), context.caller?.name);
       return {};
     },
-    keepAlive: async (request) => ({ expiresAt: timestampFromMs((await store.keepAlive(checkKeyId(request.keyId))).expiresAt) }),
+    keepAlive: async (request, context) => ({
+      expiresAt: timestampFromMs((await store.keepAlive(checkKeyId(request.keyId), context.caller?.name)).expiresAt),
+    }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, hash, timingSafeEqual } from "node:crypto";
 
 /** What a bearer token may do. `admin` may do everything `client` may, and more. */
 export type Role = "client" | "admin";
@@ -84,7 +84,7 @@ export function bearerToken(authorization: string | undefined): string | undefin
 
 /** A short, stable, one-way fingerprint of a secret (a token or a key id) for logs: 12 hex digits of SHA-256. */
 export function fingerprint(secret: string): string {
-  return createHash("sha256").update(secret).digest("hex").slice(0, 12);
+  return hash("sha256", secret, "hex").slice(0, 12);
 }
 
 function sha256(text: string): Buffer {

@@ -1,6 +1,13 @@
+import type { KeyEvent } from "../core/events";
 import type { KeyRecord, PoolCounts } from "../core/key-pool";
 
 export type { KeyRecord, PoolCounts } from "../core/key-pool";
+export type { KeyEvent, KeyEventType } from "../core/events";
+
+/** A key event as the store reports it: a caller's change names the caller (`by`), when known. */
+export interface StoreKeyEvent extends KeyEvent {
+  readonly by?: string;
+}
 
 /**
  * The storage port: whole pool operations, as bullmq does it, so each backend can
@@ -11,12 +18,19 @@ export type { KeyRecord, PoolCounts } from "../core/key-pool";
  * already been checked by the service.
  */
 export interface KeyStore {
-  create(): Promise<KeyRecord>;
-  acquire(): Promise<KeyRecord>;
+  /** `by`: the caller's name, for the events the change makes (never a token or an id). */
+  create(by?: string): Promise<KeyRecord>;
+  acquire(by?: string): Promise<KeyRecord>;
   get(keyId: string): Promise<KeyRecord>;
-  release(keyId: string): Promise<KeyRecord>;
-  keepAlive(keyId: string): Promise<KeyRecord>;
-  delete(keyId: string): Promise<void>;
+  release(keyId: string, by?: string): Promise<KeyRecord>;
+  keepAlive(keyId: string, by?: string): Promise<KeyRecord>;
+  delete(keyId: string, by?: string): Promise<void>;
+  /**
+   * Calls `listener` with every key event this store applies, in order: the changes its
+   * calls make and the deadlines they or its sweeper apply (on Redis, the events of the
+   * scripts this instance ran, so every event is reported by exactly one instance).
+   */
+  onKeyEvent(listener: (event: StoreKeyEvent) => void): void;
   /**
    * Keys held by state, in O(1) on every store (all instances' keys on Redis). Passed
    * deadlines count as before until a call or the sweeper applies them (within about

@@ -37,7 +37,8 @@ describe("Redis store", function () {
         clock.advance(1000); // ten expiries due: more than one batch of 4
         const run = defineScripts(client);
         const keys = ["expiry", "release", "available", "created", "blocked", "sweeper"].map((name) => `sweep-lock:{pool}:${name}`);
-        const sweep = async (instance: string): Promise<unknown> => run("sweep", keys, [String(clock.now()), 4, instance]);
+        // A script answers [result, events]: the result is the count applied (or -4).
+        const sweep = async (instance: string): Promise<unknown> => ((await run("sweep", keys, [String(clock.now()), 4, instance])) as unknown[])[0];
         expect(await sweep("a")).to.equal(4);
         expect(await client.get(keys[5] as string)).to.equal("a");
         expect(await client.pttl(keys[5] as string)).to.be.within(1, 3000);

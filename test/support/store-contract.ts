@@ -7,7 +7,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { type DomainErrorKind, isDomainError } from "../../src/core/errors";
 import type { PoolSettings } from "../../src/core/key-pool";
-import type { KeyRecord, KeyStore } from "../../src/store/port";
+import type { KeyRecord, KeyStore, StoreKeyEvent } from "../../src/store/port";
 import { ManualClock } from "./manual-clock";
 
 export interface StoreUnderTest {
@@ -516,6 +516,74 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         expect(await sweep()).to.equal(10);
         expect(await store.counts()).to.deep.equal({ total: 0, available: 0, blocked: 0, cooling: 0 });
         for (const key of keys) await expectKind(store.get(key.keyId), "not_found");
+      });
+    });
+
+    describe("key events", () => {
+      /** The events a store reports, as [type, at - t0, by?] so a test reads as a timeline. */
+      function recorded(store: KeyStore): { timeline: () => unknown[]; ids: () => string[] } {
+        const events: StoreKeyEvent[] = [];
+        store.onKeyEvent((event) => events.push(event));
+        return {
+          timeline: () => events.map((e) => (e.by === undefined ? [e.type, e.at - t0] : [e.type, e.at - t0, e.by])),
+          ids: () => events.map((e) => e.keyId),
+        };
+      }
+
+      it("reports each change with its caller, and each applied deadline at the deadline itself", async () => {
+        const store = await open();
+        const log = recorded(store);
+        const { keyId } = await store.create("admin-1");
+        at(t0 + 10);
+        await store.acquire("worker-1");
+        at(t0 + 10 + BLOCK_TTL + 5);
+        await store.get(keyId); // applies the hold's end, at release_at
+        await store.keepAlive(keyId, "worker-1");
+        await store.release(keyId, "worker-1"); // available already: no event
+        await store.acquire("worker-2");
+        await store.release(keyId, "worker-2");
+        await store.delete(keyId, "admin-1");
+        expect(log.timeline()).to.deep.equal([
+          ["CREATED", 0, "admin-1"],
+          ["ACQUIRED", 10, "worker-1"],
+          ["AUTO_RELEASED", 10 + BLOCK_TTL],
+          ["KEPT_ALIVE", 15 + BLOCK_TTL, "worker-1"],
+          ["ACQUIRED", 15 + BLOCK_TTL, "worker-2"],
+          ["RELEASED", 15 + BLOCK_TTL, "worker-2"],
+          ["DELETED", 15 + BLOCK_TTL, "admin-1"],
+        ]);
+        expect(new Set(log.ids())).to.deep.equal(new Set([keyId]));
+      });
+
+      it("a key whose hold ended before it expired is released, then expired, at each deadline; however it is applied", async () => {
+        for (const apply of ["get", "sweep", "acquire", "create"] as const) {
+          const { store, sweep } = await openWithSweep({ maxKeys: 2 });
+          const log = recorded(store);
+          const start = clock.now() - t0;
+          const blocked = await store.create();
+          await store.acquire(); // release_at = start + 300 < expires_at = start + 1000
+          at(t0 + start + 1);
+          const plain = await store.create(); // expires a millisecond later; never blocked
+          at(t0 + start + KEY_TTL + 1);
+          if (apply === "get") {
+            await expectKind(store.get(blocked.keyId), "not_found");
+            await expectKind(store.get(plain.keyId), "not_found");
+          } else if (apply === "sweep") await sweep();
+          else if (apply === "acquire") await expectKind(store.acquire(), "no_available_key");
+          else await store.create(); // at capacity: frees the earliest expiry (and then the next create)
+          const automatic = log.timeline().filter((entry) => !["CREATED", "ACQUIRED"].includes((entry as unknown[])[0] as string));
+          const expected = [
+            ["AUTO_RELEASED", start + BLOCK_TTL],
+            ["EXPIRED", start + KEY_TTL],
+            ["EXPIRED", start + 1 + KEY_TTL],
+          ];
+          if (apply === "create") expect(automatic.slice(0, 2), apply).to.deep.equal(expected.slice(0, 2));
+          else {
+            // The release comes first; acquire drops the expired keys in the order it draws them.
+            expect(automatic[0], apply).to.deep.equal(expected[0]);
+            expect(automatic.slice(1), apply).to.have.deep.members(expected.slice(1));
+          }
+        }
       });
     });
 

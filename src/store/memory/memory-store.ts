@@ -1,21 +1,26 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Clock } from "../../core/clock";
 import { CATCHING_UP, type CatchingUp, DEADLINE_BUDGET, KeyPool, type PoolDependencies, type PoolSettings } from "../../core/key-pool";
-import type { KeyRecord, KeyStore, PoolCounts } from "../port";
+import { CALLER_MADE_EVENTS, type KeyEvent } from "../../core/events";
+import type { KeyRecord, KeyStore, PoolCounts, StoreKeyEvent } from "../port";
 import { warmUpPoolCode } from "../../core/warm-up";
 import { ExpirySweeper, type SweeperOptions } from "./sweeper";
 
 let warmedUp = false;
+
 
 /** The embedded default: the pure KeyPool plus its one sweeper, behind the store port. */
 export class MemoryStore implements KeyStore {
   private readonly pool: KeyPool;
   private readonly sweeper: ExpirySweeper;
   private readonly budget: number;
+  private readonly listeners: ((event: StoreKeyEvent) => void)[] = [];
+  /** The caller of the pool call under way (pool calls are synchronous), named in its events. */
+  private actor: string | undefined;
 
   constructor(clock: Clock, settings: PoolSettings, dependencies: PoolDependencies = {}, sweeper: SweeperOptions = {}) {
     MemoryStore.warmUp();
-    this.pool = new KeyPool(clock, settings, dependencies);
+    this.pool = new KeyPool(clock, settings, { ...dependencies, onEvent: (event) => this.report(event) });
     this.budget = settings.deadlineBudget ?? DEADLINE_BUDGET;
     this.sweeper = new ExpirySweeper(this.pool, clock, { sliceSize: this.budget, ...sweeper });
   }
@@ -32,14 +37,14 @@ export class MemoryStore implements KeyStore {
     return this.pool.size;
   }
 
-  async create(): Promise<KeyRecord> {
-    const record = this.pool.create();
+  async create(by?: string): Promise<KeyRecord> {
+    const record = this.as(by, () => this.pool.create());
     this.sweeper.poke();
     return record;
   }
 
-  async acquire(): Promise<KeyRecord> {
-    const record = await this.untilCaughtUp(() => this.pool.acquire());
+  async acquire(by?: string): Promise<KeyRecord> {
+    const record = await this.untilCaughtUp(() => this.as(by, () => this.pool.acquire()));
     this.sweeper.poke();
     return record;
   }
@@ -48,16 +53,20 @@ export class MemoryStore implements KeyStore {
     return this.pool.get(keyId);
   }
 
-  async release(keyId: string): Promise<KeyRecord> {
-    return this.pool.release(keyId);
+  async release(keyId: string, by?: string): Promise<KeyRecord> {
+    return this.as(by, () => this.pool.release(keyId));
   }
 
-  async keepAlive(keyId: string): Promise<KeyRecord> {
-    return this.pool.keepAlive(keyId);
+  async keepAlive(keyId: string, by?: string): Promise<KeyRecord> {
+    return this.as(by, () => this.pool.keepAlive(keyId));
   }
 
-  async delete(keyId: string): Promise<void> {
-    this.pool.delete(keyId);
+  async delete(keyId: string, by?: string): Promise<void> {
+    this.as(by, () => this.pool.delete(keyId));
+  }
+
+  onKeyEvent(listener: (event: StoreKeyEvent) => void): void {
+    this.listeners.push(listener);
   }
 
   async counts(): Promise<PoolCounts> {
@@ -89,6 +98,22 @@ export class MemoryStore implements KeyStore {
 
   async close(): Promise<void> {
     this.sweeper.stop();
+  }
+
+  /** Runs a pool call on behalf of `by`: its caller-made events name them. */
+  private as<T>(by: string | undefined, call: () => T): T {
+    this.actor = by;
+    try {
+      return call();
+    } finally {
+      this.actor = undefined;
+    }
+  }
+
+  private report(event: KeyEvent): void {
+    if (this.listeners.length === 0) return;
+    const reported: StoreKeyEvent = this.actor !== undefined && CALLER_MADE_EVENTS.has(event.type) ? { ...event, by: this.actor } : event;
+    for (const listener of this.listeners) listener(reported);
   }
 
   /**

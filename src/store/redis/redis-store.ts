@@ -6,9 +6,10 @@ import type { Clock } from "../../core/clock";
 import { DomainError } from "../../core/errors";
 import { randomKeyId } from "../../core/key-id";
 import type { PoolSettings } from "../../core/key-pool";
-import type { KeyRecord, KeyStore, PoolCounts } from "../port";
+import { CALLER_MADE_EVENTS, type KeyEventType } from "../../core/events";
+import type { KeyRecord, KeyStore, PoolCounts, StoreKeyEvent } from "../port";
 import { toStoreError } from "./errors";
-import { defineScripts, type Operation, type ScriptReply, type ScriptRunner } from "./scripts";
+import { defineScripts, type Operation, type ScriptAnswer, type ScriptReply, type ScriptRunner } from "./scripts";
 
 export interface RedisStoreOptions {
   readonly url: string;
@@ -52,6 +53,7 @@ export class RedisStore implements KeyStore {
   private readonly keys: readonly string[];
   private readonly sweeper: NodeJS.Timeout;
   private readonly readyListeners = new Set<(ready: boolean) => void>();
+  private readonly eventListeners: ((event: StoreKeyEvent) => void)[] = [];
   /** This instance's id in the sweeper key. */
   private readonly instance = randomUUID();
   private sweeping = false;
@@ -90,20 +92,20 @@ export class RedisStore implements KeyStore {
     });
   }
 
-  async create(): Promise<KeyRecord> {
+  async create(by?: string): Promise<KeyRecord> {
     const { keyTtlMs, maxKeys } = this.options.settings;
     for (;;) {
-      const reply = await this.call("create", [randomKeyId(), keyTtlMs, maxKeys]);
+      const reply = await this.call("create", [randomKeyId(), keyTtlMs, maxKeys], by);
       if (reply === POOL_FULL) throw new DomainError("capacity_exhausted", `the pool holds its maximum of ${maxKeys} keys`);
       // The id exists already (2^-128 odds): draw another.
       if (reply !== ID_TAKEN) return toRecord(reply);
     }
   }
 
-  async acquire(): Promise<KeyRecord> {
+  async acquire(by?: string): Promise<KeyRecord> {
     for (;;) {
       // Catching up: the script spent its budget on a backlog of deadlines; run it again.
-      const reply = await this.call("acquire", [this.options.settings.blockTtlMs, this.budget]);
+      const reply = await this.call("acquire", [this.options.settings.blockTtlMs, this.budget], by);
       if (reply === null) throw new DomainError("no_available_key", "no key is available");
       if (reply !== CATCHING_UP) return toRecord(reply);
     }
@@ -113,16 +115,16 @@ export class RedisStore implements KeyStore {
     return toRecord(found(await this.call("get", [keyId])));
   }
 
-  async release(keyId: string): Promise<KeyRecord> {
-    return toRecord(found(await this.call("release", [keyId])));
+  async release(keyId: string, by?: string): Promise<KeyRecord> {
+    return toRecord(found(await this.call("release", [keyId], by)));
   }
 
-  async keepAlive(keyId: string): Promise<KeyRecord> {
-    return toRecord(found(await this.call("keep-alive", [keyId, this.options.settings.keyTtlMs])));
+  async keepAlive(keyId: string, by?: string): Promise<KeyRecord> {
+    return toRecord(found(await this.call("keep-alive", [keyId, this.options.settings.keyTtlMs], by)));
   }
 
-  async delete(keyId: string): Promise<void> {
-    found(await this.call("delete", [keyId]));
+  async delete(keyId: string, by?: string): Promise<void> {
+    found(await this.call("delete", [keyId], by));
   }
 
   async counts(): Promise<PoolCounts> {
@@ -140,6 +142,10 @@ export class RedisStore implements KeyStore {
   /** Most deadlines one script applies: every script stays short, whatever the backlog. */
   private get budget(): number {
     return this.options.settings.deadlineBudget ?? REDIS_DEADLINE_BUDGET;
+  }
+
+  onKeyEvent(listener: (event: StoreKeyEvent) => void): void {
+    this.eventListeners.push(listener);
   }
 
   isReady(): boolean {
@@ -193,12 +199,26 @@ export class RedisStore implements KeyStore {
     for (const listener of this.readyListeners) listener(ready && !this.closed);
   }
 
-  private async call(operation: Operation, args: readonly (string | number)[]): Promise<ScriptReply> {
+  /** Runs one script; reports the key events it made (a caller's change names `by`) and returns its result. */
+  private async call(operation: Operation, args: readonly (string | number)[], by?: string): Promise<ScriptReply> {
     const now = this.options.clock === undefined ? "" : String(this.options.clock.now());
+    let reply: unknown;
     try {
-      return await this.run(operation, this.keys, [now, ...args]);
+      reply = await this.run(operation, this.keys, [now, ...args]);
     } catch (error) {
       throw toStoreError(error);
+    }
+    if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) throw new Error(`unexpected reply from the ${operation} script`);
+    const [result, events] = reply as ScriptAnswer;
+    if (this.eventListeners.length > 0) this.report(events, by);
+    return result;
+  }
+
+  private report(events: readonly (string | number)[], by: string | undefined): void {
+    for (let i = 0; i + 2 < events.length; i += 3) {
+      const type = String(events[i]) as KeyEventType;
+      const event: StoreKeyEvent = { type, keyId: String(events[i + 1]), at: Number(events[i + 2]), ...(by !== undefined && CALLER_MADE_EVENTS.has(type) ? { by } : {}) };
+      for (const listener of this.eventListeners) listener(event);
     }
   }
 }
@@ -209,7 +229,8 @@ function found(reply: ScriptReply): ScriptReply {
 }
 
 function toRecord(reply: ScriptReply): KeyRecord {
-  if (!Array.isArray(reply) || reply.length !== 5) throw new Error(`unexpected script reply: ${JSON.stringify(reply)}`);
+  // The message quotes nothing of the reply: it holds a key id.
+  if (!Array.isArray(reply) || reply.length !== 5) throw new Error("unexpected record in a script reply");
   const [keyId, createdAt, expiresAt, blockedAt, releaseAt] = reply;
   return {
     keyId: String(keyId),

@@ -15,10 +15,13 @@ export function scriptSource(operation: Operation): string {
   return `${readFileSync(join(dir, "prelude.lua"), "utf8")}\n${readFileSync(join(dir, `${operation}.lua`), "utf8")}`;
 }
 
-/** A script reply: integers and strings, nil for "not found". */
+/** A script's result: integers and strings, nil for "not found". */
 export type ScriptReply = null | number | (string | number)[];
 
-export type ScriptRunner = (operation: Operation, keys: readonly string[], args: readonly (string | number)[]) => Promise<ScriptReply>;
+/** What every script answers (lua/prelude.lua's answer()): its result and the key events it made, flat. */
+export type ScriptAnswer = [ScriptReply, (string | number)[]];
+
+export type ScriptRunner = (operation: Operation, keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
 
 /**
  * Registers the scripts with ioredis, which runs them with EVALSHA and, on
@@ -29,7 +32,7 @@ export function defineScripts(redis: Redis): ScriptRunner {
     redis.defineCommand(commandName(operation), { lua: scriptSource(operation), numberOfKeys: POOL_KEY_COUNT });
   }
   return (operation, keys, args) => {
-    const command = (redis as unknown as Record<string, (...a: (string | number)[]) => Promise<ScriptReply>>)[commandName(operation)];
+    const command = (redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[commandName(operation)];
     if (command === undefined) throw new Error(`script ${operation} is not defined`);
     return command.call(redis, ...keys, ...args);
   };

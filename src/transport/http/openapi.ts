@@ -81,7 +81,11 @@ export type OpenApiDocument = {
   readonly info: OpenApiInfo;
   readonly tags: readonly OpenApiTag[];
   readonly paths: Readonly<Record<string, OpenApiPathItem>>;
-  readonly components: { readonly schemas: Readonly<Record<string, OpenApiSchema>> };
+  readonly components: {
+    readonly schemas: Readonly<Record<string, OpenApiSchema>>;
+    readonly securitySchemes: Readonly<Record<string, { readonly type: "http"; readonly scheme: "bearer" }>>;
+  };
+  readonly security: readonly Readonly<Record<string, readonly string[]>>[];
 };
 
 /** The components.schemas key of the error body every failure carries. */
@@ -124,7 +128,9 @@ export function openApiDocument(routes: readonly Route[], options: GatewayOption
     info: { ...DEFAULT_INFO, ...info },
     tags: tagsOf(routes),
     paths,
-    components: { schemas: schemas.all() },
+    // Bearer tokens (AUTH_TOKENS_FILE); a service running open ignores them.
+    components: { schemas: schemas.all(), securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } } },
+    security: [{ bearerAuth: [] }],
   };
 }
 

@@ -1,30 +1,36 @@
 -- acquire: block one available key chosen uniformly at random (SPOP).
 -- KEYS: see prelude. ARGV[1] now|"", ARGV[2] block TTL (ms), ARGV[3] budget.
--- Returns the record; nil when no key is available; -3 (CATCHING_UP) when the budget
+-- Answers the record; nil when no key is available; -3 (CATCHING_UP) when the budget
 -- was spent before the answer was certain (the caller runs the script again).
 -- Work is bounded: at most `budget` passed releases applied, at most `budget` expired draws dropped,
 -- each batch in a few commands.
 local block_ttl, budget = tonumber(ARGV[2]), tonumber(ARGV[3])
 -- Keys whose release_at has passed join the draw, earliest first; a larger backlog waits its turn.
-unblock_all(due(release, budget))
+release_due(budget)
 -- Drawn keys whose expiry has passed: gone the instant it passed. Dropped together at the end.
-local dropped = {}
+local dropped, dropped_at = {}, {}
+local function drop_all()
+  remove_all(dropped)
+  for i = 1, #dropped do emit('EXPIRED', dropped[i], dropped_at[i]) end
+end
 for _ = 1, budget do
   local id = redis.call('SPOP', available)
   if not id then
-    remove_all(dropped)
+    drop_all()
     -- Nothing available: certain only when no passed release still waits.
-    if #due(release, 1) > 0 then return CATCHING_UP end
-    return nil
+    if #due(release, 1) > 0 then return answer(CATCHING_UP) end
+    return answer(nil)
   end
   local expires_at = tonumber(redis.call('ZSCORE', expiry, id))
   if expires_at > now then
-    remove_all(dropped)
+    drop_all()
     redis.call('HSET', blocked, id, now)
     redis.call('ZADD', release, now + block_ttl, id)
-    return {id, tonumber(redis.call('HGET', created, id)), expires_at, now, now + block_ttl}
+    emit('ACQUIRED', id, now)
+    return answer({id, tonumber(redis.call('HGET', created, id)), expires_at, now, now + block_ttl})
   end
   dropped[#dropped + 1] = id
+  dropped_at[#dropped] = expires_at
 end
-remove_all(dropped)
-return CATCHING_UP
+drop_all()
+return answer(CATCHING_UP)

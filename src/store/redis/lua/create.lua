@@ -1,15 +1,16 @@
 -- create: a new available key.
 -- KEYS: see prelude. ARGV[1] now|"", ARGV[2] key id, ARGV[3] key TTL (ms), ARGV[4] max keys.
--- Returns the record; -1 when the pool is full; -2 when the id is taken (the caller draws another).
+-- Answers the record; -1 when the pool is full; -2 when the id is taken (the caller draws another).
 local id, key_ttl, max_keys = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('ZCARD', expiry) >= max_keys then
   -- Expired keys still count until applied: the earliest, if its expiry has passed, makes room.
-  local earliest = due(expiry, 1)[1]
-  if not earliest then return -1 end
-  remove(earliest)
+  local earliest = due(expiry, 1)
+  if #earliest == 0 then return answer(-1) end
+  expire(earliest[1], tonumber(earliest[2]))
 end
-if redis.call('ZSCORE', expiry, id) then return -2 end
+if redis.call('ZSCORE', expiry, id) then return answer(-2) end
 redis.call('ZADD', expiry, now + key_ttl, id)
 redis.call('HSET', created, id, now)
 redis.call('SADD', available, id)
-return {id, now, now + key_ttl, -1, -1}
+emit('CREATED', id, now)
+return answer({id, now, now + key_ttl, -1, -1})

@@ -22,6 +22,22 @@ local now = clock(ARGV[1])
 -- loop in every script is bounded, because a running script blocks the whole server.
 local CATCHING_UP = -3
 
+-- The key events this script makes, flat: kind, id, at, kind, id, at, ... `at` is now for a
+-- caller's change and the deadline itself for an automatic one. Every script answers
+-- answer(result): {result or nil, events}, so the instance that ran it reports them.
+local events = {}
+local function emit(kind, id, at)
+  local n = #events
+  events[n + 1] = kind
+  events[n + 2] = id
+  events[n + 3] = at
+end
+
+local function answer(result)
+  if result == nil then result = false end
+  return {result, events}
+end
+
 local function remove(id)
   redis.call('ZREM', expiry, id)
   redis.call('ZREM', release, id)
@@ -34,6 +50,14 @@ local function unblock(id)
   redis.call('ZREM', release, id)
   redis.call('HDEL', blocked, id)
   redis.call('SADD', available, id)
+end
+
+-- A key whose expires_at passed is gone; a hold of it that ended before was released first.
+local function expire(id, expires_at)
+  local release_at = redis.call('ZSCORE', release, id)
+  if release_at and tonumber(release_at) < expires_at then emit('AUTO_RELEASED', id, tonumber(release_at)) end
+  remove(id)
+  emit('EXPIRED', id, expires_at)
 end
 
 -- Batches: one command per structure for many ids (at most a budget, far below Lua's
@@ -54,23 +78,59 @@ local function unblock_all(ids)
   redis.call('SADD', available, unpack(ids))
 end
 
--- The ids of a sorted set whose score (deadline) has passed, earliest first, at most `limit`.
+-- The members of a sorted set whose score (deadline) has passed, earliest first, at most
+-- `limit`: {id, score, id, score, ...}.
 local function due(zset, limit)
   if limit <= 0 then return {} end
-  return redis.call('ZRANGEBYSCORE', zset, '-inf', now, 'LIMIT', 0, limit)
+  return redis.call('ZRANGEBYSCORE', zset, '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit)
+end
+
+-- The ids of a due() answer.
+local function ids_of(members)
+  local ids = {}
+  for i = 1, #members, 2 do ids[#ids + 1] = members[i] end
+  return ids
+end
+
+-- Applies at most `limit` passed releases, earliest first; returns how many.
+local function release_due(limit)
+  local passed = due(release, limit)
+  unblock_all(ids_of(passed))
+  for i = 1, #passed, 2 do emit('AUTO_RELEASED', passed[i], tonumber(passed[i + 1])) end
+  return #passed / 2
+end
+
+-- Applies at most `limit` passed expiries, earliest first; returns how many.
+local function expire_due(limit)
+  local passed = due(expiry, limit)
+  if #passed == 0 then return 0 end
+  local ids = ids_of(passed)
+  -- Holds that ended before their key expired were released first.
+  local holds = redis.call('ZMSCORE', release, unpack(ids))
+  for i = 1, #ids do
+    local expires_at = tonumber(passed[2 * i])
+    if holds[i] and tonumber(holds[i]) < expires_at then emit('AUTO_RELEASED', ids[i], tonumber(holds[i])) end
+  end
+  remove_all(ids)
+  for i = 1, #ids do emit('EXPIRED', ids[i], tonumber(passed[2 * i])) end
+  return #ids
 end
 
 -- The key's expires_at if it still exists at `now`, with a passed release applied; else nil.
 local function live(id)
   local expires_at = redis.call('ZSCORE', expiry, id)
   if not expires_at then return nil end
-  if tonumber(expires_at) <= now then
-    remove(id)
+  expires_at = tonumber(expires_at)
+  if expires_at <= now then
+    expire(id, expires_at)
     return nil
   end
   local release_at = redis.call('ZSCORE', release, id)
-  if release_at and tonumber(release_at) <= now then unblock(id) end
-  return tonumber(expires_at)
+  if release_at and tonumber(release_at) <= now then
+    unblock(id)
+    emit('AUTO_RELEASED', id, tonumber(release_at))
+  end
+  return expires_at
 end
 
 -- {id, created_at, expires_at, blocked_at or -1, release_at or -1}: integers, no nils (they would cut the array).
@@ -88,9 +148,6 @@ end
 
 -- Applies at most `budget` passed deadlines, releases first; returns how many.
 local function apply_due(budget)
-  local releases = due(release, budget)
-  unblock_all(releases)
-  local expiries = due(expiry, budget - #releases)
-  remove_all(expiries)
-  return #releases + #expiries
+  local released = release_due(budget)
+  return released + expire_due(budget - released)
 end

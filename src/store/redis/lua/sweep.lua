@@ -7,9 +7,9 @@
 local budget, me = tonumber(ARGV[2]), ARGV[3]
 if me ~= '' then
   local holder = redis.call('GET', sweeper)
-  if holder and holder ~= me then return -4 end
+  if holder and holder ~= me then return answer(-4) end
   redis.call('SET', sweeper, me, 'PX', 3000)
 end
 local applied = apply_due(budget)
 if me ~= '' and applied < budget then redis.call('DEL', sweeper) end
-return applied
+return answer(applied)
