@@ -10,6 +10,7 @@ import { keyActivity } from "./service/key-activity";
 import { ServiceMetrics } from "./service/metrics";
 import { standardSteps } from "./service/pipeline";
 import { RateLimiter } from "./service/rate-limit";
+import { Waiters } from "./service/waiters";
 import { TokenService, tokenServiceHandlers } from "./service/token-service";
 import { createStore } from "./store/create-store";
 import type { KeyStore } from "./store/port";
@@ -60,7 +61,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     ...(config.tokens === undefined ? {} : { access: authenticate(config.tokens, requiredRoles([TokenService])) }),
     ...(config.rateLimit === undefined ? {} : { rateLimit: limitRate(new RateLimiter(config.rateLimit, clock)) }),
   });
-  const tokens = bindService(TokenService, tokenServiceHandlers(store), steps);
+  const waiters = new Waiters(store, clock);
+  const tokens = bindService(TokenService, tokenServiceHandlers({ store, waiters, maxAcquireWaitMs: config.maxAcquireWaitMs }), steps);
   const health = new HealthReporter([TOKEN_SERVICE], store.isReady());
   let stopping = false;
   store.onReadyChange((ready) => health.set(ready && !stopping));

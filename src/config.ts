@@ -17,6 +17,12 @@ export interface Config {
   readonly httpPort: number;
   readonly keyTtlMs: number;
   readonly blockTtlMs: number;
+  /** Longest lifetime Create may ask for; longer is clamped. */
+  readonly maxKeyTtlMs: number;
+  /** Longest hold (and cooldown) a caller may ask for; longer is clamped. */
+  readonly maxBlockTtlMs: number;
+  /** Longest an Acquire may wait for a key; longer is clamped. */
+  readonly maxAcquireWaitMs: number;
   readonly maxKeys: number;
   readonly store: "memory" | "redis";
   readonly redisUrl: string;
@@ -66,6 +72,9 @@ export function loadConfig(env: Env = process.env, readFile: ReadFile = readFile
     httpPort: port(...read("PORT", "8080")),
     keyTtlMs: duration(...read("KEY_TTL", "5m"), YEAR_MS),
     blockTtlMs: duration(...read("BLOCK_TTL", "60s"), YEAR_MS),
+    maxKeyTtlMs: duration(...read("MAX_KEY_TTL", "24h"), YEAR_MS),
+    maxBlockTtlMs: duration(...read("MAX_BLOCK_TTL", "1h"), YEAR_MS),
+    maxAcquireWaitMs: duration(...read("MAX_ACQUIRE_WAIT", "30s"), HOUR_MS),
     maxKeys: positiveInteger(...read("MAX_KEYS", "10000000")),
     store: oneOf(...read("STORE", "memory"), ["memory", "redis"] as const),
     redisUrl: redisUrl(...read("REDIS_URL", "redis://127.0.0.1:6379")),

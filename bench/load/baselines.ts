@@ -15,17 +15,32 @@ import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { Metadata, type ServerUnaryCall, Server, ServerCredentials } from "@grpc/grpc-js";
 import express from "express";
-import { type GetResponse, type TokenServiceServer, TokenServiceService } from "../../clients/generated/tokens/v1/tokens";
+import { type GetResponse, KeyState, type TokenServiceServer, TokenServiceService } from "../../clients/generated/tokens/v1/tokens";
 
 // Answers shaped like the service's: a 22-character id (128 bits, base64url), millisecond timestamps.
 const KEY_ID = "AAAAAAAAAAAAAAAAAAAAAA";
 const NOW = new Date("2026-01-01T00:00:00.123Z");
 const LATER = new Date("2026-01-01T00:05:00.123Z");
-const GET: GetResponse = { isBlocked: false, blockedAt: undefined, createdAt: NOW, expiresAt: LATER, releaseAt: undefined };
+const TTL = { seconds: 300, nanos: 0 };
+const HOLD_END = new Date("2026-01-01T00:01:00.123Z");
+const LEASE = 1_234_567;
+const GET: GetResponse = { isBlocked: false, blockedAt: undefined, createdAt: NOW, expiresAt: LATER, releaseAt: undefined, state: KeyState.AVAILABLE, ttl: TTL };
+const CREATED_GRPC = { keyId: KEY_ID, expiresAt: LATER, ttl: TTL };
+const ACQUIRED_GRPC = { keyId: KEY_ID, releaseAt: HOLD_END, lease: LEASE };
 // The REST answers, as the service spells them (proto3 JSON: RFC 3339 timestamps, nulls for unset).
-const ACQUIRED = { keyId: KEY_ID };
-const DESCRIBED = { isBlocked: false, blockedAt: null, createdAt: NOW.toISOString(), expiresAt: LATER.toISOString(), releaseAt: null };
-const KEPT_ALIVE = { expiresAt: LATER.toISOString() };
+const CREATED = { keyId: KEY_ID, expiresAt: LATER.toISOString(), ttl: "300s" };
+const ACQUIRED = { keyId: KEY_ID, releaseAt: HOLD_END.toISOString(), lease: String(LEASE) };
+const DESCRIBED = {
+  isBlocked: false,
+  blockedAt: null,
+  createdAt: NOW.toISOString(),
+  expiresAt: LATER.toISOString(),
+  releaseAt: null,
+  state: "AVAILABLE",
+  ttl: "300s",
+  lease: null,
+};
+const KEPT_ALIVE = { expiresAt: LATER.toISOString(), releaseAt: null };
 const EMPTY = {};
 
 /**
@@ -45,12 +60,14 @@ function grpcBaseline(): void {
     call.sendMetadata(metadata);
   };
   const handlers: TokenServiceServer = {
-    create: (call, callback) => (echo(call), callback(null, { keyId: KEY_ID })),
-    acquire: (call, callback) => (echo(call), callback(null, { keyId: KEY_ID })),
+    create: (call, callback) => (echo(call), callback(null, CREATED_GRPC)),
+    acquire: (call, callback) => (echo(call), callback(null, ACQUIRED_GRPC)),
     get: (call, callback) => (echo(call), callback(null, GET)),
     delete: (call, callback) => (echo(call), callback(null, {})),
     release: (call, callback) => (echo(call), callback(null, {})),
-    keepAlive: (call, callback) => (echo(call), callback(null, { expiresAt: LATER })),
+    keepAlive: (call, callback) => (echo(call), callback(null, { expiresAt: LATER, releaseAt: undefined })),
+    stats: (call, callback) => (echo(call), callback(null, { total: 1, available: 1, leased: 0, cooling: 0 })),
+    list: (call, callback) => (echo(call), callback(null, { keys: [], nextPageToken: "" })),
   };
   const server = new Server();
   server.addService(TokenServiceService, handlers);
@@ -73,7 +90,7 @@ function bareExpressApp(): express.Express {
   });
   app.get("/keys", (_req, res) => void res.json(ACQUIRED));
   // A POST must read its body to answer honestly: the least a real Express route would do.
-  app.post("/keys", express.json({ limit: 65536 }), (_req, res) => void res.status(201).json(ACQUIRED));
+  app.post("/keys", express.json({ limit: 65536 }), (_req, res) => void res.status(201).json(CREATED));
   app.get("/keys/:keyId", (_req, res) => void res.json(DESCRIBED));
   app.put("/keys/:keyId", (_req, res) => void res.json(EMPTY));
   app.delete("/keys/:keyId", (_req, res) => void res.json(EMPTY));
@@ -95,7 +112,7 @@ export function bareNodeHandler(req: IncomingMessage, res: ServerResponse): void
   if (url === "/keys") {
     if (req.method !== "POST") return json(200, ACQUIRED);
     req.resume();
-    req.once("end", () => json(201, ACQUIRED));
+    req.once("end", () => json(201, CREATED));
     return;
   }
   if (url.startsWith("/keys/")) return json(200, req.method === "GET" ? DESCRIBED : EMPTY);

@@ -12,7 +12,9 @@ export type DomainErrorKind =
   /** The pool is at its configured size limit. */
   | "capacity_exhausted"
   /** The backing store cannot be reached right now; the call may be retried. */
-  | "unavailable";
+  | "unavailable"
+  /** Release or KeepAlive named a lease that is not the key's current one (fencing). */
+  | "lease_mismatch";
 
 export class DomainError extends Error {
   override readonly name = "DomainError";

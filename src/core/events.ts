@@ -29,6 +29,8 @@ export interface KeyEvent {
   readonly keyId: string;
   /** When it happened: now for a caller's change, the deadline itself for an automatic one. */
   readonly at: number;
+  /** The lease it is about: the one acquired, released, cooled down, ended by time or kept alive. */
+  readonly lease?: number;
 }
 
 /** Told of every key event, in the order they happen. Must not throw, and must be cheap. */

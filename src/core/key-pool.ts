@@ -1,17 +1,22 @@
 import type { Clock } from "./clock";
 import { DomainError } from "./errors";
 import type { KeyEventListener, KeyEventType } from "./events";
-import { grownCapacity, IndexedMinHeap } from "./indexed-heap";
+import { IndexedMinHeap } from "./indexed-heap";
 import { randomIdBytes } from "./key-id";
 import { KeyIdTable } from "./key-id-table";
+import { BLOCKED, COOLING, CREATED, EXPIRES, FREE, HOLD, KeySlots, LEASE, LEASED, RELEASE, TTL } from "./key-slots";
 
 export interface PoolSettings {
-  /** How long a key lives without a keep-alive (ms). */
+  /** A key's lifetime when Create names none (ms). */
   readonly keyTtlMs: number;
-  /** How long an acquired key stays blocked unless released (ms). */
+  /** A hold's length when Acquire names none (ms). */
   readonly blockTtlMs: number;
   /** Most keys the pool holds at once; Create beyond it is capacity_exhausted. */
   readonly maxKeys: number;
+  /** Longest lifetime Create may ask for (ms); longer is clamped. Default MAX_KEY_TTL_MS. */
+  readonly maxKeyTtlMs?: number;
+  /** Longest hold or cooldown a caller may ask for (ms); longer is clamped. Default MAX_BLOCK_TTL_MS. */
+  readonly maxBlockTtlMs?: number;
   /**
    * Most passed deadlines one call applies (and, for Acquire, most expired keys it
    * draws and drops). Bounds the work of every call whatever the backlog; the
@@ -22,34 +27,50 @@ export interface PoolSettings {
 
 /** Default of PoolSettings.deadlineBudget: about a millisecond of work at most. */
 export const DEADLINE_BUDGET = 1024;
+/** The shortest lifetime or hold a caller may ask for: shorter ones are clamped up to it. */
+export const MIN_ASKED_TTL_MS = 1000;
+export const MAX_KEY_TTL_MS = 24 * 3_600_000;
+export const MAX_BLOCK_TTL_MS = 3_600_000;
 
 /**
- * What Acquire answers when they spent their deadline budget before
- * their answer was certain (a backlog of passed deadlines larger than the budget):
- * nothing was handed out or refused; call again, after yielding, as the stores do.
- * Each such call applies a full budget, so the backlog shrinks with every retry.
+ * What Acquire answers when it spent its deadline budget before its answer was
+ * certain (a backlog of passed deadlines larger than the budget): nothing was
+ * handed out or refused; call again, after yielding, as the stores do. Each such
+ * call applies a full budget, so the backlog shrinks with every retry.
  */
 export const CATCHING_UP: unique symbol = Symbol("catching up");
 export type CatchingUp = typeof CATCHING_UP;
+
+export type KeyState = "available" | "leased" | "cooling";
 
 /** What the pool knows of one key. Times are absolute, in ms since the epoch. */
 export interface KeyRecord {
   readonly keyId: string;
   readonly createdAt: number;
   readonly expiresAt: number;
-  /** Set while blocked. */
+  /** Set while leased or cooling: when that began. */
   readonly blockedAt: number | null;
-  /** Set while blocked: when the key is released by time. */
+  /** Set while leased or cooling: when it ends by itself. */
   readonly releaseAt: number | null;
+  readonly state: KeyState;
+  /** The key's lifetime (ms): what KeepAlive renews to. */
+  readonly ttlMs: number;
+  /** The current lease, while leased. */
+  readonly lease: number | null;
 }
 
 /** How many keys the pool holds, by state. */
 export interface PoolCounts {
   readonly total: number;
   readonly available: number;
-  readonly blocked: number;
-  /** Released with a cooldown, available again at its end. */
+  readonly leased: number;
   readonly cooling: number;
+}
+
+/** One page of List: the records, and where the next page starts (null: none). */
+export interface ListPage {
+  readonly records: readonly KeyRecord[];
+  readonly next: number | null;
 }
 
 export interface PoolDependencies {
@@ -61,54 +82,42 @@ export interface PoolDependencies {
   readonly onEvent?: KeyEventListener;
 }
 
+const STATE_NAMES: readonly (KeyState | undefined)[] = [undefined, "available", "leased", "cooling"];
+
 /**
  * The in-memory key pool and its lifecycle rules. Pure: no timers, no wall clock,
  * no transport. Every operation is O(1) or O(log n):
  *
- * - keys live in slots; per-slot fields are typed arrays (struct-of-arrays), and
- *   ids are 128-bit words in a hash table of our own (no string or Map entry per key);
- * - available keys sit in a dense array with swap-remove, so a uniform random
- *   pick is one index;
- * - expiry and release deadlines sit in two indexed min-heaps, updated in place
- *   on keep-alive/release/delete, so no stale deadline can ever fire.
+ * - keys live in slots (KeySlots: struct-of-arrays, no object per key), ids are
+ *   128-bit words in a hash table of our own (no string or Map entry per key);
+ * - available keys sit in a dense array, so a uniform random pick is one index;
+ * - expiry deadlines and lease/cooldown ends sit in two indexed min-heaps, moved in
+ *   place on keep-alive/release/delete, so no stale deadline can ever fire; the
+ *   deadlines of different lifetimes and holds mix freely in them.
  *
- * Deadlines are applied lazily where a caller could observe them (the touched
- * key, or the available set for Acquire) and eagerly by `expireDue`, which a
- * single scheduler outside the core calls in bounded slices. No call applies more
- * than `deadlineBudget` of them, so a storm of deadlines on one millisecond never
- * stalls a caller: Acquire answers CATCHING_UP instead of working on.
+ * A key is AVAILABLE, LEASED (held under a lease number, the fencing token, larger
+ * than every lease before it) or COOLING (released with a cooldown, available by
+ * itself at its end). Deadlines are applied lazily where a caller could observe them
+ * (the touched key, or the available set for Acquire) and eagerly by `expireDue`,
+ * which a single scheduler outside the core calls in bounded slices. No call
+ * applies more than `deadlineBudget` of them: Acquire answers CATCHING_UP instead.
  */
-// Field offsets within a slot's four entries of `times`.
-const CREATED = 0;
-const EXPIRES = 1;
-const BLOCKED = 2;
-const RELEASE = 3;
-
 export class KeyPool {
   private readonly ids = new KeyIdTable();
-  /** A stack of freed slots, as big as the slot arrays: freeing a slot never allocates (an expiry storm frees 1e6). */
-  private freeSlots = new Int32Array(16);
-  private freeCount = 0;
-  /** Slots handed out so far (live or free). */
-  private slotCount = 0;
-  /**
-   * times[4 * slot + CREATED | EXPIRES | BLOCKED | RELEASE]: one slot's instants side by
-   * side, so a read touches one cache line; BLOCKED and RELEASE are NaN while available.
-   * The heaps hold the same deadlines in deadline order, for the sweeper.
-   */
-  private times = new Float64Array(4 * 16);
-  /** availableAt[slot] is the slot's index in `available`, or -1. */
-  private availableAt = new Int32Array(16).fill(-1);
-  private available = new Int32Array(16);
-  private availableCount = 0;
+  private readonly slots = new KeySlots();
   /** Every key, by expires_at. */
   private readonly expiry = new IndexedMinHeap();
-  /** Blocked keys only, by release_at. */
+  /** Leased and cooling keys, by the end of their lease or cooldown. */
   private readonly releases = new IndexedMinHeap();
+  private coolingCount = 0;
+  /** The last lease handed out: leases only grow. */
+  private lastLease = 0;
   private readonly random: () => number;
   private readonly newKeyId: (() => string) | undefined;
   private readonly onEvent: KeyEventListener | undefined;
   private readonly budget: number;
+  private readonly maxKeyTtlMs: number;
+  private readonly maxBlockTtlMs: number;
 
   constructor(
     private readonly clock: Clock,
@@ -119,6 +128,7 @@ export class KeyPool {
     this.newKeyId = dependencies.newKeyId;
     this.onEvent = dependencies.onEvent;
     this.budget = settings.deadlineBudget ?? DEADLINE_BUDGET;
+    ({ maxKeyTtlMs: this.maxKeyTtlMs, maxBlockTtlMs: this.maxBlockTtlMs } = limitsOf(settings));
     if (!Number.isInteger(this.budget) || this.budget < 1) throw new RangeError("deadlineBudget must be a whole number ≥ 1");
   }
 
@@ -129,14 +139,21 @@ export class KeyPool {
 
   /** Held keys by state; O(1). A key whose deadline passed counts as before until it is applied. */
   counts(): PoolCounts {
-    return { total: this.ids.size, available: this.availableCount, blocked: this.releases.size, cooling: 0 };
+    return {
+      total: this.ids.size,
+      available: this.slots.availableCount,
+      leased: this.releases.size - this.coolingCount,
+      cooling: this.coolingCount,
+    };
   }
 
   /**
-   * A new available key. At maxKeys, expired keys still count until applied: the
-   * earliest of them, if its expiry has passed, makes room (O(log n)); otherwise refused.
+   * A new available key, living `ttlMs` (default keyTtlMs; clamped to [1 s, maxKeyTtlMs]).
+   * At maxKeys, expired keys still count until applied: the earliest of them, if its
+   * expiry has passed, makes room (O(log n)); otherwise refused.
    */
-  create(): KeyRecord {
+  create(ttlMs?: number): KeyRecord {
+    const ttl = granted(ttlMs, this.settings.keyTtlMs, this.maxKeyTtlMs, "ttl");
     const now = this.clock.now();
     if (this.ids.size >= this.settings.maxKeys) {
       if (this.expiry.peekPriority() > now) {
@@ -144,57 +161,62 @@ export class KeyPool {
       }
       this.expire(this.expiry.peek());
     }
-    const slot = this.allocateSlot();
+    const slot = this.slots.allocate();
     let keyId: string;
     try {
       keyId = this.addId(slot);
     } catch (error) {
-      this.freeSlot(slot); // a refused injected id must not leak the slot
+      this.slots.release(slot); // a refused injected id must not leak the slot
       throw error;
     }
-    const at = 4 * slot;
-    this.times[at + CREATED] = now;
-    this.times[at + BLOCKED] = Number.NaN;
-    this.times[at + RELEASE] = Number.NaN;
-    this.setExpiry(slot, now + this.settings.keyTtlMs);
-    this.makeAvailable(slot);
+    const { slots } = this;
+    slots.set(slot, CREATED, now);
+    slots.set(slot, TTL, ttl);
+    this.clearHold(slot);
+    this.setExpiry(slot, now + ttl);
+    slots.makeAvailable(slot);
     this.onEvent?.({ type: "CREATED", keyId, at: now });
     return this.record(slot, keyId);
   }
 
   /**
-   * Blocks one available key chosen uniformly at random and returns its record.
+   * Leases one available key chosen uniformly at random, for `blockTtlMs` (default
+   * blockTtlMs; clamped to [1 s, maxBlockTtlMs]), under a new lease number.
    *
-   * First it applies up to a budget of passed releases, earliest first, so keys
-   * whose hold ended join the draw. While a larger backlog of passed releases
-   * waits (a release storm), the draw is uniform over the keys already available;
-   * the rest join, earliest first, a budget per call and per sweeper slice.
-   * An expired key drawn is dropped and the draw repeated, up to a budget of drops;
-   * past it the answer is CATCHING_UP, never an expired key and never a wrong
-   * "none available".
+   * First it applies up to a budget of passed lease and cooldown ends, earliest
+   * first, so those keys join the draw. While a larger backlog waits (a release
+   * storm), the draw is uniform over the keys already available; the rest join,
+   * earliest first, a budget per call and per sweeper slice. An expired key drawn is
+   * dropped and the draw repeated, up to a budget of drops; past it the answer is
+   * CATCHING_UP, never an expired key and never a wrong "none available".
    */
-  acquire(): KeyRecord | CatchingUp {
+  acquire(blockTtlMs?: number): KeyRecord | CatchingUp {
+    const hold = granted(blockTtlMs, this.settings.blockTtlMs, this.maxBlockTtlMs, "block_ttl");
     const now = this.clock.now();
     for (let budget = this.budget; budget > 0 && this.releases.peekPriority() <= now; budget -= 1) {
       this.autoRelease(this.releases.peek());
     }
+    const { slots } = this;
     let drops = this.budget;
-    while (this.availableCount > 0) {
-      const slot = this.available[Math.floor(this.random() * this.availableCount)] as number;
+    while (slots.availableCount > 0) {
+      const slot = slots.pickAvailable(this.random());
       // An expired key is gone the instant its deadline passes: drop it and draw again.
       // Each draw that drops a key is work that expiry owed anyway.
-      if ((this.times[4 * slot + EXPIRES] as number) <= now) {
+      if (slots.get(slot, EXPIRES) <= now) {
         this.expire(slot);
         drops -= 1;
         if (drops === 0) return CATCHING_UP;
         continue;
       }
-      this.makeUnavailable(slot);
-      this.times[4 * slot + BLOCKED] = now;
-      this.times[4 * slot + RELEASE] = now + this.settings.blockTtlMs;
-      this.releases.set(slot, now + this.settings.blockTtlMs);
+      slots.makeUnavailable(slot);
+      slots.state[slot] = LEASED;
+      this.lastLease += 1;
+      slots.set(slot, BLOCKED, now);
+      slots.set(slot, HOLD, hold);
+      slots.set(slot, LEASE, this.lastLease);
+      this.setRelease(slot, now + hold);
       const keyId = this.ids.keyIdOf(slot);
-      this.onEvent?.({ type: "ACQUIRED", keyId, at: now });
+      this.onEvent?.({ type: "ACQUIRED", keyId, at: now, lease: this.lastLease });
       return this.record(slot, keyId);
     }
     // Nothing available: certain only when no passed release is still waiting to be applied.
@@ -206,28 +228,81 @@ export class KeyPool {
     return this.record(this.liveSlot(keyId), keyId);
   }
 
-  /** Makes a blocked key available; an available key is left as it is. */
-  release(keyId: string): KeyRecord {
+  /**
+   * Ends the key's lease: available at once, or COOLING for `cooldownMs` (clamped to
+   * maxBlockTtlMs) first. A key that is not leased is left as it is. With `lease`,
+   * the call applies only to that lease: any other (or none) is lease_mismatch, and
+   * nothing changes.
+   */
+  release(keyId: string, lease?: number, cooldownMs?: number): KeyRecord {
+    const cooldown = grantedCooldown(cooldownMs, this.maxBlockTtlMs);
     const slot = this.liveSlot(keyId);
-    if (!Number.isNaN(this.times[4 * slot + RELEASE] as number)) {
-      this.unblock(slot);
-      this.onEvent?.({ type: "RELEASED", keyId, at: this.clock.now() });
+    this.checkLease(slot, lease);
+    const { slots } = this;
+    if (slots.stateOf(slot) === LEASED) {
+      const now = this.clock.now();
+      const ended = slots.get(slot, LEASE);
+      if (cooldown > 0) {
+        slots.state[slot] = COOLING;
+        this.coolingCount += 1;
+        slots.set(slot, BLOCKED, now);
+        slots.set(slot, HOLD, Number.NaN);
+        slots.set(slot, LEASE, Number.NaN);
+        this.setRelease(slot, now + cooldown);
+        this.onEvent?.({ type: "COOLDOWN_STARTED", keyId, at: now, lease: ended });
+      } else {
+        this.unblock(slot);
+        this.onEvent?.({ type: "RELEASED", keyId, at: now, lease: ended });
+      }
     }
     return this.record(slot, keyId);
   }
 
-  /** Pushes expires_at to now + KEY_TTL. Does not unblock. */
-  keepAlive(keyId: string): KeyRecord {
+  /**
+   * Pushes expires_at to now + the key's lifetime. It does not end a lease or a
+   * cooldown. With `lease`, it applies only to that lease (else lease_mismatch,
+   * nothing changed) and renews the hold too: release_at = now + the hold's length.
+   */
+  keepAlive(keyId: string, lease?: number): KeyRecord {
     const slot = this.liveSlot(keyId);
+    this.checkLease(slot, lease);
+    const { slots } = this;
     const now = this.clock.now();
-    this.setExpiry(slot, now + this.settings.keyTtlMs);
-    this.onEvent?.({ type: "KEPT_ALIVE", keyId, at: now });
+    this.setExpiry(slot, now + slots.get(slot, TTL));
+    if (lease !== undefined) this.setRelease(slot, now + slots.get(slot, HOLD));
+    const current = slots.stateOf(slot) === LEASED ? slots.get(slot, LEASE) : undefined;
+    this.onEvent?.(current === undefined ? { type: "KEPT_ALIVE", keyId, at: now } : { type: "KEPT_ALIVE", keyId, at: now, lease: current });
     return this.record(slot, keyId);
   }
 
   delete(keyId: string): void {
     this.removeSlot(this.liveSlot(keyId));
     this.onEvent?.({ type: "DELETED", keyId, at: this.clock.now() });
+  }
+
+  /**
+   * One page of the pool, in slot order from `cursor` (0 for the first page): at most
+   * `pageSize` records in `state` (any state when undefined), looking at no more than
+   * `pageSize` slots, so a page costs O(page_size) whatever the filter; the page may
+   * then hold fewer records, even none, while `next` says where to go on. A key keeps
+   * its slot for its whole life, so one present for the whole walk appears exactly once.
+   * The deadlines of the keys it looks at are applied first, as for any read.
+   */
+  list(cursor: number, pageSize: number, state?: KeyState): ListPage {
+    const { slots } = this;
+    const records: KeyRecord[] = [];
+    const end = Math.min(slots.slotCount, cursor + pageSize);
+    const now = this.clock.now();
+    for (let slot = cursor; slot < end; slot += 1) {
+      if (slots.stateOf(slot) === FREE) continue;
+      if (slots.get(slot, EXPIRES) <= now) {
+        this.expire(slot);
+        continue;
+      }
+      if (slots.get(slot, RELEASE) <= now) this.autoRelease(slot);
+      if (state === undefined || STATE_NAMES[slots.stateOf(slot)] === state) records.push(this.record(slot, this.ids.keyIdOf(slot)));
+    }
+    return { records, next: end < slots.slotCount ? end : null };
   }
 
   /**
@@ -258,6 +333,11 @@ export class KeyPool {
     return Math.min(this.expiry.peekPriority(), this.releases.peekPriority());
   }
 
+  /** The earliest end of a lease or cooldown (ms): when a key may next become available by itself. */
+  nextRelease(): number {
+    return this.releases.peekPriority();
+  }
+
   /** A new id for the slot: 128 CSPRNG bits, or the injected generator's. A repeat draws again. */
   private addId(slot: number): string {
     const { newKeyId } = this;
@@ -267,123 +347,124 @@ export class KeyPool {
     return keyId;
   }
 
-  /** The slot of a key that still exists at `now`, with its passed release applied. */
+  /** The slot of a key that still exists at `now`, with its passed lease or cooldown end applied. */
   private liveSlot(keyId: string): number {
     const slot = this.ids.find(keyId);
     if (slot < 0) throw new DomainError("not_found", "key not found");
     const now = this.clock.now();
-    if ((this.times[4 * slot + EXPIRES] as number) <= now) {
+    if (this.slots.get(slot, EXPIRES) <= now) {
       this.expire(slot);
       throw new DomainError("not_found", "key not found");
     }
-    if ((this.times[4 * slot + RELEASE] as number) <= now) this.autoRelease(slot);
+    if (this.slots.get(slot, RELEASE) <= now) this.autoRelease(slot);
     return slot;
   }
 
-  /** A hold ended by time: the key is available again, as of its release_at. */
+  private checkLease(slot: number, lease: number | undefined): void {
+    if (lease === undefined) return;
+    if (this.slots.stateOf(slot) !== LEASED || this.slots.get(slot, LEASE) !== lease) {
+      throw new DomainError("lease_mismatch", "the lease is not the key's current lease");
+    }
+  }
+
+  /** A lease or cooldown ended by time: the key is available again, as of that end. */
   private autoRelease(slot: number): void {
-    const releaseAt = this.times[4 * slot + RELEASE] as number;
+    const { slots } = this;
+    const releaseAt = slots.get(slot, RELEASE);
+    const lease = slots.get(slot, LEASE);
     this.unblock(slot);
-    this.emitAt("AUTO_RELEASED", slot, releaseAt);
+    if (this.onEvent !== undefined) {
+      const keyId = this.ids.keyIdOf(slot);
+      this.onEvent(Number.isNaN(lease) ? { type: "AUTO_RELEASED", keyId, at: releaseAt } : { type: "AUTO_RELEASED", keyId, at: releaseAt, lease });
+    }
   }
 
   /**
-   * A key whose expires_at passed is gone. If a hold of it ended before that, the key
-   * was released first (AUTO_RELEASED at release_at), then expired (at expires_at).
+   * A key whose expires_at passed is gone. If its lease or cooldown ended before
+   * that, it was released first (AUTO_RELEASED at that end), then expired.
    */
   private expire(slot: number): void {
-    const at = 4 * slot;
-    const expiresAt = this.times[at + EXPIRES] as number;
-    if ((this.times[at + RELEASE] as number) < expiresAt) this.autoRelease(slot);
+    const expiresAt = this.slots.get(slot, EXPIRES);
+    if (this.slots.get(slot, RELEASE) < expiresAt) this.autoRelease(slot);
     const keyId = this.onEvent === undefined ? "" : this.ids.keyIdOf(slot);
     this.removeSlot(slot);
-    this.onEvent?.({ type: "EXPIRED", keyId, at: expiresAt });
+    this.emit("EXPIRED", keyId, expiresAt);
   }
 
-  /** An event about a slot, its id spelled only when someone listens. */
-  private emitAt(type: KeyEventType, slot: number, at: number): void {
-    if (this.onEvent !== undefined) this.onEvent({ type, keyId: this.ids.keyIdOf(slot), at });
+  private emit(type: KeyEventType, keyId: string, at: number): void {
+    this.onEvent?.({ type, keyId, at });
   }
 
   private setExpiry(slot: number, expiresAt: number): void {
-    this.times[4 * slot + EXPIRES] = expiresAt;
+    this.slots.set(slot, EXPIRES, expiresAt);
     this.expiry.set(slot, expiresAt);
   }
 
+  private setRelease(slot: number, releaseAt: number): void {
+    this.slots.set(slot, RELEASE, releaseAt);
+    this.releases.set(slot, releaseAt);
+  }
+
+  private clearHold(slot: number): void {
+    const { slots } = this;
+    slots.set(slot, BLOCKED, Number.NaN);
+    slots.set(slot, RELEASE, Number.NaN);
+    slots.set(slot, HOLD, Number.NaN);
+    slots.set(slot, LEASE, Number.NaN);
+  }
+
+  /** The key becomes available: its lease or cooldown is over. */
   private unblock(slot: number): void {
+    if (this.slots.stateOf(slot) === COOLING) this.coolingCount -= 1;
     this.releases.delete(slot);
-    this.times[4 * slot + BLOCKED] = Number.NaN;
-    this.times[4 * slot + RELEASE] = Number.NaN;
-    this.makeAvailable(slot);
+    this.clearHold(slot);
+    this.slots.makeAvailable(slot);
   }
 
   private record(slot: number, keyId: string): KeyRecord {
-    const { times } = this;
-    const at = 4 * slot;
-    const releaseAt = times[at + RELEASE] as number;
-    const blocked = !Number.isNaN(releaseAt);
+    const { slots } = this;
+    const state = slots.stateOf(slot);
+    const blocked = state === LEASED || state === COOLING;
     return {
       keyId,
-      createdAt: times[at + CREATED] as number,
-      expiresAt: times[at + EXPIRES] as number,
-      blockedAt: blocked ? (times[at + BLOCKED] as number) : null,
-      releaseAt: blocked ? releaseAt : null,
+      createdAt: slots.get(slot, CREATED),
+      expiresAt: slots.get(slot, EXPIRES),
+      blockedAt: blocked ? slots.get(slot, BLOCKED) : null,
+      releaseAt: blocked ? slots.get(slot, RELEASE) : null,
+      state: STATE_NAMES[state] ?? "available",
+      ttlMs: slots.get(slot, TTL),
+      lease: state === LEASED ? slots.get(slot, LEASE) : null,
     };
   }
 
-  private makeAvailable(slot: number): void {
-    if ((this.availableAt[slot] as number) >= 0) return;
-    if (this.availableCount === this.available.length) {
-      this.available = grow(this.available, this.availableCount + 1);
-    }
-    this.available[this.availableCount] = slot;
-    this.availableAt[slot] = this.availableCount;
-    this.availableCount += 1;
-  }
-
-  /** Swap-remove from the dense available array: O(1). */
-  private makeUnavailable(slot: number): void {
-    const at = this.availableAt[slot] as number;
-    if (at < 0) return;
-    const last = this.availableCount - 1;
-    const moved = this.available[last] as number;
-    this.available[at] = moved;
-    this.availableAt[moved] = at;
-    this.availableAt[slot] = -1;
-    this.availableCount = last;
-  }
-
   private removeSlot(slot: number): void {
-    this.makeUnavailable(slot);
+    if (this.slots.stateOf(slot) === COOLING) this.coolingCount -= 1;
     this.expiry.delete(slot);
     this.releases.delete(slot);
     this.ids.remove(slot);
-    this.freeSlot(slot);
-  }
-
-  private freeSlot(slot: number): void {
-    this.freeSlots[this.freeCount] = slot;
-    this.freeCount += 1;
-  }
-
-  private allocateSlot(): number {
-    if (this.freeCount > 0) {
-      this.freeCount -= 1;
-      return this.freeSlots[this.freeCount] as number;
-    }
-    const slot = this.slotCount;
-    this.slotCount += 1;
-    if (4 * slot + 4 > this.times.length) this.times = grow(this.times, 4 * slot + 4);
-    if (slot >= this.availableAt.length) this.availableAt = grow(this.availableAt, slot + 1, -1);
-    // Room for every slot ever made to be free at once, grown with the slots themselves.
-    if (slot >= this.freeSlots.length) this.freeSlots = grow(this.freeSlots, slot + 1);
-    return slot;
+    this.slots.release(slot);
   }
 }
 
-function grow<T extends Float64Array | Int32Array>(array: T, needed: number, fill = 0): T {
-  const bigger = new (array.constructor as new (length: number) => T)(grownCapacity(array.length, needed));
-  if (fill !== 0) bigger.fill(fill);
-  bigger.set(array);
-  return bigger;
+/**
+ * The lifetime or hold granted for one asked (ms): the default when none was asked,
+ * else clamped to [1 s, max]; a negative one (or not a number) is invalid_argument.
+ * Every store grants by this one rule.
+ */
+export function granted(asked: number | undefined, fallback: number, max: number, field: string): number {
+  if (asked === undefined) return fallback;
+  if (!Number.isFinite(asked) || asked < 0) throw new DomainError("invalid_argument", `${field} must be a duration of 0 or more`);
+  return Math.min(Math.max(asked, MIN_ASKED_TTL_MS), max);
+}
+
+/** The cooldown granted for one asked (ms): 0 (none) when none or zero, else at most max; negative is invalid. */
+export function grantedCooldown(asked: number | undefined, max: number): number {
+  if (asked === undefined || asked === 0) return 0;
+  if (!Number.isFinite(asked) || asked < 0) throw new DomainError("invalid_argument", "cooldown must be a duration of 0 or more");
+  return Math.min(asked, max);
+}
+
+/** The limits of a pool's settings, defaults filled in. */
+export function limitsOf(settings: PoolSettings): { readonly maxKeyTtlMs: number; readonly maxBlockTtlMs: number } {
+  return { maxKeyTtlMs: settings.maxKeyTtlMs ?? MAX_KEY_TTL_MS, maxBlockTtlMs: settings.maxBlockTtlMs ?? MAX_BLOCK_TTL_MS };
 }

@@ -41,9 +41,9 @@ export class ServiceMetrics {
       labelNames: ["state"],
       registers,
       async collect() {
-        const { available, blocked, cooling } = await counts();
+        const { available, leased, cooling } = await counts();
         this.set({ state: "available" }, available);
-        this.set({ state: "leased" }, blocked);
+        this.set({ state: "leased" }, leased);
         this.set({ state: "cooling" }, cooling);
       },
     });

@@ -17,6 +17,8 @@ export interface CallContext {
   readonly peer: string;
   /** Who called, once the authentication step has run with tokens configured. */
   readonly caller?: Caller;
+  /** Aborts when the caller cancels or disconnects (a waiting Acquire stops waiting). */
+  readonly signal: AbortSignal;
 }
 
 export type CallHandler<Req, Res> = (request: Req, context: CallContext) => Promise<Res>;

@@ -13,6 +13,7 @@ const CODE_OF_KIND: Readonly<Record<DomainErrorKind, Code>> = {
   no_available_key: Code.NOT_FOUND,
   capacity_exhausted: Code.RESOURCE_EXHAUSTED,
   unavailable: Code.UNAVAILABLE,
+  lease_mismatch: Code.ABORTED,
 };
 
 /** A failed call as both transports report it: a gRPC code and a message safe to show. */

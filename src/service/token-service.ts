@@ -1,37 +1,88 @@
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
+import { type Duration, durationFromMs, durationMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { DomainError } from "../core/errors";
 import { checkKeyId } from "../core/key-id";
-import { TokenService } from "../generated/tokens/v1/tokens_pb";
+import type { KeyRecord, KeyState as PoolKeyState } from "../core/key-pool";
+import { type GetResponse, GetResponseSchema, KeyState, TokenService } from "../generated/tokens/v1/tokens_pb";
 import type { KeyStore } from "../store/port";
 import type { ServiceHandlers } from "./bind";
+import type { Waiters } from "./waiters";
+
+/** What the handlers need beyond the store: the limits that are the service's to enforce. */
+export interface TokenServiceParts {
+  readonly store: KeyStore;
+  readonly waiters: Waiters;
+  /** Longest an Acquire may wait (ms); longer is clamped. */
+  readonly maxAcquireWaitMs: number;
+}
+
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 1000;
 
 const timestampOrUnset = (ms: number | null) => (ms === null ? undefined : timestampFromMs(ms));
+/** A Duration a caller sent, as ms (undefined when unset); the store's rules judge its value. */
+const msOf = (duration: Duration | undefined): number | undefined => (duration === undefined ? undefined : durationMs(duration));
+const leaseOf = (lease: bigint | undefined): number | undefined => (lease === undefined ? undefined : Number(lease));
 
-/** The six RPCs over a store. Thin on purpose: the rules live in the store/core. */
-export function tokenServiceHandlers(store: KeyStore): ServiceHandlers<typeof TokenService> {
+const STATE_OF: Readonly<Record<PoolKeyState, KeyState>> = { available: KeyState.AVAILABLE, leased: KeyState.LEASED, cooling: KeyState.COOLING };
+const POOL_STATE_OF: Readonly<Partial<Record<KeyState, PoolKeyState>>> = {
+  [KeyState.AVAILABLE]: "available",
+  [KeyState.LEASED]: "leased",
+  [KeyState.COOLING]: "cooling",
+};
+
+/** GetResponse's fields (List's KeyInfo has them too) from a record. */
+function describe(record: KeyRecord): Omit<GetResponse, "$typeName"> {
   return {
-    create: async (_request, context) => ({ keyId: (await store.create(context.caller?.name)).keyId }),
-    acquire: async (_request, context) => ({ keyId: (await store.acquire(context.caller?.name)).keyId }),
-    get: async (request) => {
-      const record = await store.get(checkKeyId(request.keyId));
-      return {
-        isBlocked: record.blockedAt !== null,
-        blockedAt: timestampOrUnset(record.blockedAt),
-        createdAt: timestampFromMs(record.createdAt),
-        expiresAt: timestampFromMs(record.expiresAt),
-        releaseAt: timestampOrUnset(record.releaseAt),
-      };
+    isBlocked: record.state !== "available",
+    blockedAt: timestampOrUnset(record.blockedAt),
+    createdAt: timestampFromMs(record.createdAt),
+    expiresAt: timestampFromMs(record.expiresAt),
+    releaseAt: timestampOrUnset(record.releaseAt),
+    state: STATE_OF[record.state],
+    ttl: durationFromMs(record.ttlMs),
+    ...(record.lease === null ? {} : { lease: BigInt(record.lease) }),
+  };
+}
+
+/** The RPCs over a store. Thin on purpose: the rules live in the store and the core. */
+export function tokenServiceHandlers(parts: TokenServiceParts): ServiceHandlers<typeof TokenService> {
+  const { store, waiters } = parts;
+  return {
+    create: async (request, context) => {
+      const record = await store.create({ ttlMs: msOf(request.ttl), by: context.caller?.name });
+      return { keyId: record.keyId, expiresAt: timestampFromMs(record.expiresAt), ttl: durationFromMs(record.ttlMs) };
     },
+    acquire: async (request, context) => {
+      const waitMs = msOf(request.wait) ?? 0;
+      if (waitMs < 0) throw new DomainError("invalid_argument", "wait must be a duration of 0 or more");
+      const options = { blockTtlMs: msOf(request.blockTtl), by: context.caller?.name };
+      const record = await waiters.acquire(options, Math.min(waitMs, parts.maxAcquireWaitMs), context.signal);
+      return { keyId: record.keyId, releaseAt: timestampOrUnset(record.releaseAt), lease: BigInt(record.lease ?? 0) };
+    },
+    get: async (request) => create(GetResponseSchema, describe(await store.get(checkKeyId(request.keyId)))),
     delete: async (request, context) => {
-      await store.delete(checkKeyId(request.keyId), context.caller?.name);
+      await store.delete(checkKeyId(request.keyId), { by: context.caller?.name });
       return {};
     },
     release: async (request, context) => {
-      await store.release(checkKeyId(request.keyId), context.caller?.name);
+      await store.release(checkKeyId(request.keyId), { lease: leaseOf(request.lease), cooldownMs: msOf(request.cooldown), by: context.caller?.name });
       return {};
     },
-    keepAlive: async (request, context) => ({
-      expiresAt: timestampFromMs((await store.keepAlive(checkKeyId(request.keyId), context.caller?.name)).expiresAt),
-    }),
+    keepAlive: async (request, context) => {
+      const record = await store.keepAlive(checkKeyId(request.keyId), { lease: leaseOf(request.lease), by: context.caller?.name });
+      return { expiresAt: timestampFromMs(record.expiresAt), releaseAt: timestampOrUnset(record.releaseAt) };
+    },
+    stats: async () => {
+      const { total, available, leased, cooling } = await store.counts();
+      return { total, available, leased, cooling };
+    },
+    list: async (request) => {
+      const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.pageSize, MAX_PAGE_SIZE);
+      const state = request.state === undefined ? undefined : POOL_STATE_OF[request.state];
+      const page = await store.list(request.pageToken, pageSize, state);
+      return { keys: page.records.map((record) => ({ keyId: record.keyId, ...describe(record) })), nextPageToken: page.nextPageToken };
+    },
   };
 }
 

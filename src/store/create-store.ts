@@ -6,7 +6,13 @@ import { RedisStore } from "./redis/redis-store";
 
 /** The store the configuration names. */
 export async function createStore(config: Config, clock: Clock): Promise<KeyStore> {
-  const settings = { keyTtlMs: config.keyTtlMs, blockTtlMs: config.blockTtlMs, maxKeys: config.maxKeys };
+  const settings = {
+    keyTtlMs: config.keyTtlMs,
+    blockTtlMs: config.blockTtlMs,
+    maxKeys: config.maxKeys,
+    maxKeyTtlMs: config.maxKeyTtlMs,
+    maxBlockTtlMs: config.maxBlockTtlMs,
+  };
   switch (config.store) {
     case "memory":
       return new MemoryStore(clock, settings);

@@ -1,12 +1,37 @@
 import type { KeyEvent } from "../core/events";
-import type { KeyRecord, PoolCounts } from "../core/key-pool";
+import type { KeyRecord, KeyState, PoolCounts } from "../core/key-pool";
 
-export type { KeyRecord, PoolCounts } from "../core/key-pool";
+export type { KeyRecord, KeyState, PoolCounts } from "../core/key-pool";
 export type { KeyEvent, KeyEventType } from "../core/events";
 
 /** A key event as the store reports it: a caller's change names the caller (`by`), when known. */
 export interface StoreKeyEvent extends KeyEvent {
   readonly by?: string;
+}
+
+/** Who makes a change: the caller's name, for the events it makes (never a token or an id). */
+export interface Caller {
+  readonly by?: string | undefined;
+}
+
+export interface CreateOptions extends Caller {
+  /** The key's lifetime (ms); the store's default when absent. Clamped by the pool's rules. */
+  readonly ttlMs?: number | undefined;
+}
+
+export interface AcquireOptions extends Caller {
+  /** This hold's length (ms); the store's default when absent. Clamped by the pool's rules. */
+  readonly blockTtlMs?: number | undefined;
+}
+
+export interface ReleaseOptions extends Caller {
+  readonly lease?: number | undefined;
+  /** Cool the key down for this long (ms) before it is available again. */
+  readonly cooldownMs?: number | undefined;
+}
+
+export interface KeepAliveOptions extends Caller {
+  readonly lease?: number | undefined;
 }
 
 /**
@@ -18,13 +43,28 @@ export interface StoreKeyEvent extends KeyEvent {
  * already been checked by the service.
  */
 export interface KeyStore {
-  /** `by`: the caller's name, for the events the change makes (never a token or an id). */
-  create(by?: string): Promise<KeyRecord>;
-  acquire(by?: string): Promise<KeyRecord>;
+  create(options?: CreateOptions): Promise<KeyRecord>;
+  acquire(options?: AcquireOptions): Promise<KeyRecord>;
   get(keyId: string): Promise<KeyRecord>;
-  release(keyId: string, by?: string): Promise<KeyRecord>;
-  keepAlive(keyId: string, by?: string): Promise<KeyRecord>;
-  delete(keyId: string, by?: string): Promise<void>;
+  /** With `lease`: lease_mismatch (nothing changed) unless it is the key's current lease. */
+  release(keyId: string, options?: ReleaseOptions): Promise<KeyRecord>;
+  /** With `lease`: lease_mismatch unless current; the hold is renewed too. */
+  keepAlive(keyId: string, options?: KeepAliveOptions): Promise<KeyRecord>;
+  delete(keyId: string, options?: Caller): Promise<void>;
+  /**
+   * One page of the pool: at most `pageSize` keys (in `state` when given), each page
+   * O(pageSize), never a scan; a key present for the whole walk appears at least once.
+   * `pageToken` is "" for the first page or a `nextPageToken`; a token this store did
+   * not make is invalid_argument. `nextPageToken` is "" on the last page.
+   */
+  list(pageToken: string, pageSize: number, state?: KeyState): Promise<{ readonly records: readonly KeyRecord[]; readonly nextPageToken: string }>;
+  /** The earliest end of a lease or cooldown (ms since the epoch; +Infinity: none): when a key may free itself. */
+  nextRelease(): Promise<number>;
+  /**
+   * Calls `listener` when a key may have become available (created, released, a lease or
+   * cooldown ended): on Redis, whichever instance freed it. Waiting acquires listen.
+   */
+  onKeyFreed(listener: () => void): void;
   /**
    * Calls `listener` with every key event this store applies, in order: the changes its
    * calls make and the deadlines they or its sweeper apply (on Redis, the events of the

@@ -33,17 +33,23 @@ describe("buf curl through reflection against the running service", function () 
 
   it("calls every TokenService method, Get with its timestamps", async () => {
     const { keyId } = (await curl("tokens.v1.TokenService/Create", "{}")) as { keyId: string };
-    expect(await curl("tokens.v1.TokenService/Acquire", "{}")).to.deep.equal({ keyId });
+    // buf curl writes protojson without defaults; the lease, a uint64, as a string.
+    expect(await curl("tokens.v1.TokenService/Acquire", "{}")).to.deep.equal({ keyId, releaseAt: "2026-11-25T14:04:07.123Z", lease: "1" });
     expect(await curl("tokens.v1.TokenService/Get", JSON.stringify({ keyId }))).to.deep.equal({
       isBlocked: true,
       blockedAt: "2026-11-25T14:03:07.123Z",
       createdAt: "2026-11-25T14:03:07.123Z",
       expiresAt: "2026-11-25T14:08:07.123Z",
       releaseAt: "2026-11-25T14:04:07.123Z",
+      state: "LEASED",
+      ttl: "300s",
+      lease: "1",
     });
-    expect(await curl("tokens.v1.TokenService/KeepAlive", JSON.stringify({ keyId }))).to.deep.equal({
+    expect(await curl("tokens.v1.TokenService/KeepAlive", JSON.stringify({ keyId, lease: "1" }))).to.deep.equal({
       expiresAt: "2026-11-25T14:08:07.123Z",
+      releaseAt: "2026-11-25T14:04:07.123Z",
     });
+    expect(await curl("tokens.v1.TokenService/Stats", "{}")).to.deep.equal({ total: 1, leased: 1 });
     expect(await curl("tokens.v1.TokenService/Release", JSON.stringify({ keyId }))).to.deep.equal({});
     expect(await curl("tokens.v1.TokenService/Delete", JSON.stringify({ keyId }))).to.deep.equal({});
   });

@@ -1,6 +1,6 @@
 import { Client, credentials, type ServiceError as GrpcServiceError } from "@grpc/grpc-js";
 import { expect } from "chai";
-import { Code, type ServiceError } from "../../clients";
+import { Code, KeyState, type ServiceError } from "../../clients";
 import { DomainError } from "../../src/core/errors";
 import { MemoryStore } from "../../src/store/memory/memory-store";
 import type { KeyStore } from "../../src/store/port";
@@ -30,6 +30,9 @@ describe("gRPC TokenService over a real socket (manual clock)", () => {
       createdAt: new Date(clock.now()),
       expiresAt: new Date(clock.now() + 300 * SECOND),
       releaseAt: undefined,
+      state: KeyState.AVAILABLE,
+      ttl: { seconds: 300, nanos: 0 },
+      lease: undefined,
     });
   });
 

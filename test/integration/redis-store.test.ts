@@ -36,7 +36,8 @@ describe("Redis store", function () {
         for (let i = 0; i < 10; i += 1) await store.create();
         clock.advance(1000); // ten expiries due: more than one batch of 4
         const run = defineScripts(client);
-        const keys = ["expiry", "release", "available", "created", "blocked", "sweeper"].map((name) => `sweep-lock:{pool}:${name}`);
+        const names = ["expiry", "release", "available", "created", "blocked", "sweeper", "ttl", "lease", "hold", "seq", "freed"];
+        const keys = names.map((name) => `sweep-lock:{pool}:${name}`);
         // A script answers [result, events]: the result is the count applied (or -4).
         const sweep = async (instance: string): Promise<unknown> => ((await run("sweep", keys, [String(clock.now()), 4, instance])) as unknown[])[0];
         expect(await sweep("a")).to.equal(4);

@@ -15,7 +15,7 @@ import {
   type ServerReflectionResponse,
   ServerReflectionService,
 } from "../../clients/generated/grpc/reflection/v1/reflection";
-import { TokenServiceService, type TokenServiceServer } from "../../clients/generated/tokens/v1/tokens";
+import { KeyState, TokenServiceService, type TokenServiceServer } from "../../clients/generated/tokens/v1/tokens";
 import { descriptorSet } from "../../src/transport/descriptors";
 import { addReflection } from "../../src/transport/grpc/reflection";
 
@@ -36,8 +36,8 @@ const execFileAsync = promisify(execFile);
 
 /** Fixed answers: these tests are about the schema clients discover, not key handling. */
 const stubTokenService: TokenServiceServer = {
-  create: (_call, callback) => callback(null, { keyId: FIXED_KEY_ID }),
-  acquire: (_call, callback) => callback(null, { keyId: FIXED_KEY_ID }),
+  create: (_call, callback) => callback(null, { keyId: FIXED_KEY_ID, expiresAt: EXPIRES_AT, ttl: { seconds: 300, nanos: 0 } }),
+  acquire: (_call, callback) => callback(null, { keyId: FIXED_KEY_ID, releaseAt: EXPIRES_AT, lease: 1 }),
   get: (_call, callback) =>
     callback(null, {
       isBlocked: false,
@@ -45,10 +45,14 @@ const stubTokenService: TokenServiceServer = {
       createdAt: CREATED_AT,
       expiresAt: EXPIRES_AT,
       releaseAt: undefined,
+      state: KeyState.AVAILABLE,
+      ttl: { seconds: 300, nanos: 0 },
     }),
   delete: (_call, callback) => callback(null, {}),
   release: (_call, callback) => callback(null, {}),
-  keepAlive: (_call, callback) => callback(null, { expiresAt: EXPIRES_AT }),
+  keepAlive: (_call, callback) => callback(null, { expiresAt: EXPIRES_AT, releaseAt: undefined }),
+  stats: (_call, callback) => callback(null, { total: 0, available: 0, leased: 0, cooling: 0 }),
+  list: (_call, callback) => callback(null, { keys: [], nextPageToken: "" }),
 };
 
 function startServer(): Promise<{ server: grpc.Server; port: number }> {
@@ -121,6 +125,7 @@ describe("gRPC server reflection (integration)", () => {
         "google/api/annotations.proto",
         "google/api/http.proto",
         "google/protobuf/descriptor.proto",
+        "google/protobuf/duration.proto",
         "google/protobuf/timestamp.proto",
       ]);
       expect(files[0]?.name, "requested file first").to.equal("tokens/v1/tokens.proto");
@@ -301,12 +306,14 @@ describe("gRPC server reflection (integration)", () => {
       expect(JSON.parse(out)).to.deep.equal({
         createdAt: "2024-01-02T03:04:05Z",
         expiresAt: "2024-01-02T03:09:05Z",
+        state: "AVAILABLE",
+        ttl: "300s",
       });
     });
 
     it("calls TokenService/Create", async () => {
       const out = await bufCurl(`${base()}/tokens.v1.TokenService/Create`, "-d", "{}");
-      expect(JSON.parse(out)).to.deep.equal({ keyId: FIXED_KEY_ID });
+      expect(JSON.parse(out)).to.deep.equal({ keyId: FIXED_KEY_ID, expiresAt: "2024-01-02T03:09:05Z", ttl: "300s" });
     });
 
     it("calls grpc.health.v1.Health/Check", async () => {

@@ -1,6 +1,6 @@
 import http from "node:http";
 import { expect } from "chai";
-import { Code } from "../../clients";
+import { Code, KeyState } from "../../clients";
 import { startHarness, type Harness } from "../support/harness";
 import { type HttpRequestOptions, httpRequest, type HttpResponse } from "../support/http-request";
 import { ManualClock } from "../support/manual-clock";
@@ -17,15 +17,24 @@ const KEY_TTL = 300 * SECOND;
 const BLOCK_TTL = 60 * SECOND;
 const KEY_ID = /^[A-Za-z0-9_-]{22,}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const GET_RESPONSE_FIELDS = ["isBlocked", "blockedAt", "createdAt", "expiresAt", "releaseAt"];
+const GET_RESPONSE_FIELDS = ["isBlocked", "blockedAt", "createdAt", "expiresAt", "releaseAt", "state", "ttl", "lease"];
+/** Fields v2 added to v1's answers (leases, lifetimes): a v1 client ignores them. */
+const V2_FIELDS = new Set(["state", "ttl", "lease", "releaseAt", "expiresAt"]);
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** A success: exact status, application/json, exact body. */
-function expectJson(res: HttpResponse, status: number, body: unknown): void {
+/**
+ * A v1 answer: exact status, application/json, and exactly the v1 body, field for
+ * field; the only other fields allowed are those v2 added (a v1 client ignores them).
+ */
+function expectJson(res: HttpResponse, status: number, body: Record<string, unknown>): void {
   expect(res.status, res.text).to.equal(status);
   expect(res.mediaType, `content-type of ${res.status} ${res.text}`).to.equal("application/json");
-  expect(res.json()).to.deep.equal(body);
+  const got = res.json() as Record<string, unknown>;
+  const v1 = Object.fromEntries(Object.keys(body).map((name) => [name, got[name]]));
+  expect(v1, res.text).to.deep.equal(body);
+  const extra = Object.keys(got).filter((name) => !(name in body));
+  expect(extra.filter((name) => !V2_FIELDS.has(name)), `fields beyond v1 and v2 in ${res.text}`).to.deep.equal([]);
 }
 
 /** The error body: {"code": <grpc code>, "message": "…", "details": []}, as JSON, never HTML. */
@@ -74,7 +83,7 @@ describe("REST gateway over real HTTP (manual clock)", function () {
       expect(first.status, first.text).to.equal(201);
       expect(first.mediaType).to.equal("application/json");
       const body = first.json() as Record<string, unknown>;
-      expect(Object.keys(body)).to.deep.equal(["keyId"]);
+      expect(Object.keys(body)).to.deep.equal(["keyId", "expiresAt", "ttl"]);
       expect(body["keyId"]).to.be.a("string").and.match(KEY_ID);
       const second = await createKey();
       expect(second).to.not.equal(body["keyId"]);
@@ -143,8 +152,8 @@ describe("REST gateway over real HTTP (manual clock)", function () {
       const keyId = await createKey();
       clock.advance(61 * SECOND + 5);
       const res = await call("PUT", `/keepalive/${keyId}`);
-      expectJson(res, 200, { expiresAt: "2026-11-25T14:09:08.128Z" });
-      expect(Object.keys(res.json() as object)).to.deep.equal(["expiresAt"]);
+      expectJson(res, 200, { expiresAt: "2026-11-25T14:09:08.128Z", releaseAt: null });
+      expect(Object.keys(res.json() as object)).to.deep.equal(["expiresAt", "releaseAt"]);
     });
   });
 
@@ -467,6 +476,9 @@ describe("REST gateway over real HTTP (manual clock)", function () {
         createdAt: new Date(T0),
         expiresAt: new Date(T0 + KEY_TTL),
         releaseAt: undefined,
+        state: KeyState.AVAILABLE,
+        ttl: { seconds: KEY_TTL / SECOND, nanos: 0 },
+        lease: undefined,
       });
       expect((await h.client.acquire({})).keyId).to.equal(restKey);
       expect(((await call("GET", `/keys/${restKey}`)).json() as { isBlocked: boolean }).isBlocked).to.equal(true);
@@ -498,7 +510,7 @@ describe("REST gateway over real HTTP (manual clock)", function () {
         const handedOut = new Set(ok.map((res) => (res.json() as { keyId: string }).keyId));
         expect(handedOut.size).to.equal(20);
         expect([...handedOut].sort()).to.deep.equal([...created].sort());
-        for (const res of ok) expect(Object.keys(res.json() as object)).to.deep.equal(["keyId"]);
+        for (const res of ok) expect(Object.keys(res.json() as object)).to.deep.equal(["keyId", "releaseAt", "lease"]);
       } finally {
         agent.destroy();
       }

@@ -25,7 +25,10 @@ export type MakeStore = (clock: ManualClock, settings: PoolSettings) => Promise<
 
 const KEY_TTL = 1000;
 const BLOCK_TTL = 300;
-const SETTINGS: PoolSettings = { keyTtlMs: KEY_TTL, blockTtlMs: BLOCK_TTL, maxKeys: 1000 };
+/** The ceilings asked lifetimes, holds and cooldowns are clamped to. */
+const MAX_KEY_TTL = 5000;
+const MAX_BLOCK_TTL = 2000;
+const SETTINGS: PoolSettings = { keyTtlMs: KEY_TTL, blockTtlMs: BLOCK_TTL, maxKeys: 1000, maxKeyTtlMs: MAX_KEY_TTL, maxBlockTtlMs: MAX_BLOCK_TTL };
 const URL_SAFE = /^[A-Za-z0-9_-]+$/;
 /** A well-formed id no store ever made (ids are random; this one has a dot in it). */
 const UNKNOWN_ID = "no.such.key.0000000000";
@@ -43,8 +46,14 @@ export async function expectKind(call: Promise<unknown>, kind: DomainErrorKind):
   expect.fail(`expected DomainError "${kind}", got ${JSON.stringify(outcome)}`);
 }
 
-/** Only the contract's fields, so a backend may return richer objects. */
+/** Only the record's own fields, so a backend (or the model) may carry more. */
 function plain(record: KeyRecord): KeyRecord {
+  const { keyId, createdAt, expiresAt, blockedAt, releaseAt, state, ttlMs, lease } = record;
+  return { keyId, createdAt, expiresAt, blockedAt, releaseAt, state, ttlMs, lease };
+}
+
+/** The v1 fields: what the v1 rules say of a record, whatever v2 added. */
+function v1(record: KeyRecord): Pick<KeyRecord, "keyId" | "createdAt" | "expiresAt" | "blockedAt" | "releaseAt"> {
   const { keyId, createdAt, expiresAt, blockedAt, releaseAt } = record;
   return { keyId, createdAt, expiresAt, blockedAt, releaseAt };
 }
@@ -89,14 +98,14 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
       it("makes an available key: createdAt = now, expiresAt = now + KEY_TTL, not blocked", async () => {
         const store = await open();
         const created = await store.create();
-        expect(plain(created)).to.deep.equal({
+        expect(v1(created)).to.deep.equal({
           keyId: created.keyId,
           createdAt: t0,
           expiresAt: t0 + KEY_TTL,
           blockedAt: null,
           releaseAt: null,
         });
-        expect(plain(await store.get(created.keyId))).to.deep.equal(plain(created));
+        expect(v1(await store.get(created.keyId))).to.deep.equal(v1(created));
       });
 
       it("makes distinct URL-safe ids of at least 22 characters (128 bits)", async () => {
@@ -118,9 +127,9 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         const created = await store.create();
         at(t0 + 100);
         const acquired = await store.acquire();
-        const expected = { ...plain(created), blockedAt: t0 + 100, releaseAt: t0 + 100 + BLOCK_TTL };
-        expect(plain(acquired)).to.deep.equal(expected);
-        expect(plain(await store.get(created.keyId))).to.deep.equal(expected);
+        const expected = { ...v1(created), blockedAt: t0 + 100, releaseAt: t0 + 100 + BLOCK_TTL };
+        expect(v1(acquired)).to.deep.equal(expected);
+        expect(v1(await store.get(created.keyId))).to.deep.equal(expected);
       });
 
       it("fails with no_available_key when the pool is empty", async () => {
@@ -143,8 +152,8 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         const created = await store.create();
         await store.acquire();
         at(t0 + 50);
-        expect(plain(await store.release(created.keyId))).to.deep.equal(plain(created));
-        expect(plain(await store.get(created.keyId))).to.deep.equal(plain(created));
+        expect(v1(await store.release(created.keyId))).to.deep.equal(v1(created));
+        expect(v1(await store.get(created.keyId))).to.deep.equal(v1(created));
         expect((await store.acquire()).keyId).to.equal(created.keyId);
       });
 
@@ -152,8 +161,8 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         const store = await open();
         const created = await store.create();
         at(t0 + 10);
-        expect(plain(await store.release(created.keyId))).to.deep.equal(plain(created));
-        expect(plain(await store.get(created.keyId))).to.deep.equal(plain(created));
+        expect(v1(await store.release(created.keyId))).to.deep.equal(v1(created));
+        expect(v1(await store.get(created.keyId))).to.deep.equal(v1(created));
       });
     });
 
@@ -163,8 +172,8 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         const created = await store.create();
         at(t0 + 400);
         const kept = await store.keepAlive(created.keyId);
-        expect(plain(kept)).to.deep.equal({ ...plain(created), expiresAt: t0 + 400 + KEY_TTL });
-        expect(plain(await store.get(created.keyId))).to.deep.equal(plain(kept));
+        expect(v1(kept)).to.deep.equal({ ...v1(created), expiresAt: t0 + 400 + KEY_TTL });
+        expect(v1(await store.get(created.keyId))).to.deep.equal(v1(kept));
       });
 
       it("sets expiresAt = now + KEY_TTL on a blocked key and does not unblock it", async () => {
@@ -173,7 +182,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         const acquired = await store.acquire();
         at(t0 + 100);
         const kept = await store.keepAlive(created.keyId);
-        expect(plain(kept)).to.deep.equal({ ...plain(acquired), expiresAt: t0 + 100 + KEY_TTL });
+        expect(v1(kept)).to.deep.equal({ ...v1(acquired), expiresAt: t0 + 100 + KEY_TTL });
         await expectKind(store.acquire(), "no_available_key");
       });
     });
@@ -211,7 +220,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         const a = await store.create();
         const b = await store.create();
         await store.delete(a.keyId);
-        expect(plain(await store.get(b.keyId))).to.deep.equal(plain(b));
+        expect(v1(await store.get(b.keyId))).to.deep.equal(v1(b));
       });
     });
 
@@ -237,9 +246,9 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
       it("get: blocked at releaseAt - 1, available at releaseAt", async () => {
         const { store, created, releaseAt } = await blockedKey();
         at(releaseAt - 1);
-        expect(plain(await store.get(created.keyId))).to.deep.include({ blockedAt: t0, releaseAt });
+        expect(v1(await store.get(created.keyId))).to.deep.include({ blockedAt: t0, releaseAt });
         at(releaseAt);
-        expect(plain(await store.get(created.keyId))).to.deep.equal(plain(created));
+        expect(v1(await store.get(created.keyId))).to.deep.equal(v1(created));
       });
 
       it("acquire: nothing available at releaseAt - 1, the key is handed out again at releaseAt", async () => {
@@ -248,7 +257,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         await expectKind(store.acquire(), "no_available_key");
         at(releaseAt);
         const again = await store.acquire();
-        expect(plain(again)).to.deep.equal({ ...plain(created), blockedAt: releaseAt, releaseAt: releaseAt + BLOCK_TTL });
+        expect(v1(again)).to.deep.equal({ ...v1(created), blockedAt: releaseAt, releaseAt: releaseAt + BLOCK_TTL });
       });
 
       it("release: unblocks at releaseAt - 1, and at releaseAt finds the key already available", async () => {
@@ -256,24 +265,24 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         const second = await store.create();
         await store.acquire(); // also blocked until releaseAt
         at(releaseAt - 1);
-        expect(plain(await store.release(created.keyId))).to.deep.equal(plain(created));
-        expect(plain(await store.get(second.keyId))).to.deep.include({ blockedAt: t0, releaseAt });
+        expect(v1(await store.release(created.keyId))).to.deep.equal(v1(created));
+        expect(v1(await store.get(second.keyId))).to.deep.include({ blockedAt: t0, releaseAt });
         at(releaseAt);
-        expect(plain(await store.release(second.keyId))).to.deep.equal(plain(second));
+        expect(v1(await store.release(second.keyId))).to.deep.equal(v1(second));
       });
 
       it("keepAlive: still blocked at releaseAt - 1, available at releaseAt (both extend expiresAt)", async () => {
         const { store, created, releaseAt } = await blockedKey();
         at(releaseAt - 1);
-        expect(plain(await store.keepAlive(created.keyId))).to.deep.equal({
-          ...plain(created),
+        expect(v1(await store.keepAlive(created.keyId))).to.deep.equal({
+          ...v1(created),
           expiresAt: releaseAt - 1 + KEY_TTL,
           blockedAt: t0,
           releaseAt,
         });
         at(releaseAt);
-        expect(plain(await store.keepAlive(created.keyId))).to.deep.equal({
-          ...plain(created),
+        expect(v1(await store.keepAlive(created.keyId))).to.deep.equal({
+          ...v1(created),
           expiresAt: releaseAt + KEY_TTL,
         });
       });
@@ -299,7 +308,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         const store = await open();
         const created = await store.create();
         at(expiresAt() - 1);
-        expect(plain(await store.get(created.keyId))).to.deep.equal(plain(created));
+        expect(v1(await store.get(created.keyId))).to.deep.equal(v1(created));
         at(expiresAt());
         await expectKind(store.get(created.keyId), "not_found");
       });
@@ -319,7 +328,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         const created = await store.create();
         at(expiresAt() - 1);
         await store.acquire();
-        expect(plain(await store.release(created.keyId))).to.deep.equal(plain(created));
+        expect(v1(await store.release(created.keyId))).to.deep.equal(v1(created));
         at(expiresAt());
         await expectKind(store.release(created.keyId), "not_found");
       });
@@ -332,7 +341,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         expect((await store.keepAlive(a.keyId)).expiresAt).to.equal(expiresAt() - 1 + KEY_TTL);
         at(expiresAt());
         await expectKind(store.keepAlive(b.keyId), "not_found");
-        expect(plain(await store.get(a.keyId))).to.deep.equal({ ...plain(a), expiresAt: expiresAt() - 1 + KEY_TTL });
+        expect(v1(await store.get(a.keyId))).to.deep.equal({ ...v1(a), expiresAt: expiresAt() - 1 + KEY_TTL });
       });
 
       it("delete: succeeds at expiresAt - 1, not_found at expiresAt", async () => {
@@ -352,7 +361,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         const acquired = await store.acquire();
         expect(acquired.releaseAt).to.be.greaterThan(expiresAt()); // blocked past its expiry
         at(expiresAt() - 1);
-        expect(plain(await store.get(created.keyId))).to.deep.include({ blockedAt: expiresAt() - 100 });
+        expect(v1(await store.get(created.keyId))).to.deep.include({ blockedAt: expiresAt() - 100 });
         at(expiresAt());
         await expectKind(store.get(created.keyId), "not_found");
         await expectKind(store.release(created.keyId), "not_found");
@@ -373,11 +382,11 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         expect(second.releaseAt).to.equal(t0 + 200 + BLOCK_TTL);
         at(t0 + BLOCK_TTL);
         await expectKind(store.acquire(), "no_available_key");
-        expect(plain(await store.get(keyId))).to.deep.include({ blockedAt: t0 + 200, releaseAt: t0 + 500 });
+        expect(v1(await store.get(keyId))).to.deep.include({ blockedAt: t0 + 200, releaseAt: t0 + 500 });
         at(t0 + 499);
         await expectKind(store.acquire(), "no_available_key");
         at(t0 + 500);
-        expect(plain(await store.get(keyId))).to.deep.include({ blockedAt: null, releaseAt: null });
+        expect(v1(await store.get(keyId))).to.deep.include({ blockedAt: null, releaseAt: null });
       });
 
       it("a key kept alive does not expire at its old expires_at", async () => {
@@ -386,7 +395,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         at(t0 + 500);
         await store.keepAlive(created.keyId); // expiresAt: t0 + 1500
         at(t0 + KEY_TTL);
-        expect(plain(await store.get(created.keyId))).to.deep.equal({ ...plain(created), expiresAt: t0 + 1500 });
+        expect(v1(await store.get(created.keyId))).to.deep.equal({ ...v1(created), expiresAt: t0 + 1500 });
         at(t0 + 1499);
         expect((await store.acquire()).keyId).to.equal(created.keyId);
         at(t0 + 1500);
@@ -459,15 +468,15 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
           order.push((await store.acquire()).keyId);
         }
         at(t0 + 19 + BLOCK_TTL); // all 20 releases have passed, none applied yet
-        expect(await store.counts()).to.deep.equal({ total: 20, available: 0, blocked: 20, cooling: 0 });
+        expect(await store.counts()).to.deep.equal({ total: 20, available: 0, leased: 20, cooling: 0 });
         for (let k = 1; k <= 5; k += 1) {
           const got = await store.acquire();
           // The k-th acquire has applied the 4k earliest releases, so it drew among those keys.
           expect(order.slice(0, BUDGET * k), `acquire ${k}`).to.include(got.keyId);
-          expect((await store.counts()).blocked, `after acquire ${k}`).to.equal(20 - BUDGET * k + k);
+          expect((await store.counts()).leased, `after acquire ${k}`).to.equal(20 - BUDGET * k + k);
         }
         // The backlog is gone: the 15 keys not re-acquired are available.
-        expect(await store.counts()).to.deep.equal({ total: 20, available: 15, blocked: 5, cooling: 0 });
+        expect(await store.counts()).to.deep.equal({ total: 20, available: 15, leased: 5, cooling: 0 });
       });
 
       it("acquire never hands out an expired key, however many expired keys it must drop first", async () => {
@@ -511,10 +520,10 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         for (let i = 0; i < 5; i += 1) await store.acquire();
         at(t0 + BLOCK_TTL);
         expect(await sweep()).to.equal(5);
-        expect(await store.counts()).to.deep.equal({ total: 10, available: 10, blocked: 0, cooling: 0 });
+        expect(await store.counts()).to.deep.equal({ total: 10, available: 10, leased: 0, cooling: 0 });
         at(t0 + KEY_TTL);
         expect(await sweep()).to.equal(10);
-        expect(await store.counts()).to.deep.equal({ total: 0, available: 0, blocked: 0, cooling: 0 });
+        expect(await store.counts()).to.deep.equal({ total: 0, available: 0, leased: 0, cooling: 0 });
         for (const key of keys) await expectKind(store.get(key.keyId), "not_found");
       });
     });
@@ -533,16 +542,16 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
       it("reports each change with its caller, and each applied deadline at the deadline itself", async () => {
         const store = await open();
         const log = recorded(store);
-        const { keyId } = await store.create("admin-1");
+        const { keyId } = await store.create({ by: "admin-1" });
         at(t0 + 10);
-        await store.acquire("worker-1");
+        await store.acquire({ by: "worker-1" });
         at(t0 + 10 + BLOCK_TTL + 5);
         await store.get(keyId); // applies the hold's end, at release_at
-        await store.keepAlive(keyId, "worker-1");
-        await store.release(keyId, "worker-1"); // available already: no event
-        await store.acquire("worker-2");
-        await store.release(keyId, "worker-2");
-        await store.delete(keyId, "admin-1");
+        await store.keepAlive(keyId, { by: "worker-1" });
+        await store.release(keyId, { by: "worker-1" }); // available already: no event
+        await store.acquire({ by: "worker-2" });
+        await store.release(keyId, { by: "worker-2" });
+        await store.delete(keyId, { by: "admin-1" });
         expect(log.timeline()).to.deep.equal([
           ["CREATED", 0, "admin-1"],
           ["ACQUIRED", 10, "worker-1"],
@@ -616,23 +625,38 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
 
 // ---- the reference model ----------------------------------------------------
 
+/** A lease a command names: none, the key's current one, or one that is not (stale or made up). */
+type LeaseChoice = "none" | "current" | "stale";
+
 type Command =
-  | { op: "create" | "acquire" | "sweep" }
-  | { op: "get" | "release" | "keepAlive" | "delete"; target: { known: number } | { unknown: string } }
+  | { op: "sweep" }
+  | { op: "create"; ttl: number | undefined }
+  | { op: "acquire"; blockTtl: number | undefined }
+  | { op: "get" | "delete"; target: Target }
+  | { op: "release"; target: Target; lease: LeaseChoice; cooldown: number | undefined }
+  | { op: "keepAlive"; target: Target; lease: LeaseChoice }
   | { op: "advance"; ms: number }
   /** Jumps to (or one ms before) a deadline the model knows, when it lies ahead. */
   | { op: "toDeadline"; pick: number; which: "expiresAt" | "releaseAt"; offset: -1 | 0 };
 
-const target = fc.oneof(
+type Target = { known: number } | { unknown: string };
+
+const target: fc.Arbitrary<Target> = fc.oneof(
   { arbitrary: fc.record({ known: fc.nat() }), weight: 5 },
   { arbitrary: fc.record({ unknown: fc.string({ minLength: 1, maxLength: 128 }) }), weight: 1 },
 );
+const leaseChoice = fc.constantFrom<LeaseChoice>("none", "none", "current", "stale");
+/** Asked durations: unset, below the 1 s floor, ordinary, past the ceiling, and invalid (negative). */
+const asked = (ceiling: number): fc.Arbitrary<number | undefined> =>
+  fc.oneof(fc.constant(undefined), fc.constant(0), fc.integer({ min: 1, max: 2 * ceiling }), fc.constant(-1));
 
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
-  { arbitrary: fc.record({ op: fc.constant("create" as const) }), weight: 3 },
-  { arbitrary: fc.record({ op: fc.constant("acquire" as const) }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant("create" as const), ttl: asked(MAX_KEY_TTL) }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant("acquire" as const), blockTtl: asked(MAX_BLOCK_TTL) }), weight: 3 },
   { arbitrary: fc.record({ op: fc.constant("sweep" as const) }), weight: 1 },
-  { arbitrary: fc.record({ op: fc.constantFrom("get" as const, "release" as const, "keepAlive" as const, "delete" as const), target }), weight: 6 },
+  { arbitrary: fc.record({ op: fc.constantFrom("get" as const, "delete" as const), target }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant("release" as const), target, lease: leaseChoice, cooldown: asked(MAX_BLOCK_TTL) }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant("keepAlive" as const), target, lease: leaseChoice }), weight: 2 },
   { arbitrary: fc.record({ op: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 2 * BLOCK_TTL }) }), weight: 3 },
   {
     arbitrary: fc.record({
@@ -647,9 +671,13 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
 
 type Outcome = { ok: KeyRecord | undefined } | { error: DomainErrorKind };
 
+/** A record and its hold's length (what KeepAlive with the lease renews it by). */
+type ModelRecord = KeyRecord & { readonly holdMs: number | null };
+
 /** The rules, computed directly over a plain map of records. */
 class Model {
-  readonly records = new Map<string, KeyRecord>();
+  readonly records = new Map<string, ModelRecord>();
+  private lastLease = 0;
 
   constructor(
     private readonly settings: PoolSettings,
@@ -661,52 +689,94 @@ class Model {
     const now = this.now();
     for (const [id, r] of this.records) {
       if (r.expiresAt <= now) this.records.delete(id);
-      else if (r.releaseAt !== null && r.releaseAt <= now) this.records.set(id, { ...r, blockedAt: null, releaseAt: null });
+      else if (r.releaseAt !== null && r.releaseAt <= now) this.records.set(id, available(r));
     }
   }
 
   available(): string[] {
     this.settle();
-    return [...this.records.values()].filter((r) => r.blockedAt === null).map((r) => r.keyId);
+    return [...this.records.values()].filter((r) => r.state === "available").map((r) => r.keyId);
   }
 
-  create(keyId: string): Outcome {
+  /** The lease a command's choice names for `keyId`, or undefined for "none". */
+  leaseFor(keyId: string, choice: LeaseChoice): number | undefined {
+    if (choice === "none") return undefined;
+    const current = this.records.get(keyId)?.lease ?? null;
+    if (choice === "current") return current ?? this.lastLease + 1;
+    return current === null ? Math.max(1, this.lastLease) : current - 1;
+  }
+
+  create(keyId: string, ttl: number | undefined): Outcome {
+    const granted = grant(ttl, KEY_TTL, MAX_KEY_TTL);
+    if (granted === undefined) return { error: "invalid_argument" };
     this.settle();
     if (this.records.size >= this.settings.maxKeys) return { error: "capacity_exhausted" };
     const now = this.now();
-    const r = { keyId, createdAt: now, expiresAt: now + this.settings.keyTtlMs, blockedAt: null, releaseAt: null };
+    const r: ModelRecord = { keyId, createdAt: now, expiresAt: now + granted, blockedAt: null, releaseAt: null, state: "available", ttlMs: granted, lease: null, holdMs: null };
     this.records.set(keyId, r);
-    return { ok: r };
+    return { ok: plain(r) };
   }
 
-  acquire(keyId: string): Outcome {
+  /** The hold an acquire would get, or undefined when the asked one is invalid. */
+  hold(blockTtl: number | undefined): number | undefined {
+    return grant(blockTtl, BLOCK_TTL, MAX_BLOCK_TTL);
+  }
+
+  acquire(keyId: string, holdMs: number): Outcome {
     const now = this.now();
-    const r = { ...(this.records.get(keyId) as KeyRecord), blockedAt: now, releaseAt: now + this.settings.blockTtlMs };
-    this.records.set(keyId, r);
-    return { ok: r };
+    this.lastLease += 1;
+    const r = this.records.get(keyId) as ModelRecord;
+    return this.put({ ...r, state: "leased", blockedAt: now, releaseAt: now + holdMs, lease: this.lastLease, holdMs });
   }
 
-  keyed(op: "get" | "release" | "keepAlive" | "delete", keyId: string): Outcome {
+  get(keyId: string): Outcome {
+    this.settle();
+    const r = this.records.get(keyId);
+    return r === undefined ? { error: "not_found" } : { ok: plain(r) };
+  }
+
+  delete(keyId: string): Outcome {
+    this.settle();
+    return this.records.delete(keyId) ? { ok: undefined } : { error: "not_found" };
+  }
+
+  release(keyId: string, lease: number | undefined, cooldown: number | undefined): Outcome {
+    if (cooldown !== undefined && cooldown < 0) return { error: "invalid_argument" };
     this.settle();
     const r = this.records.get(keyId);
     if (r === undefined) return { error: "not_found" };
-    switch (op) {
-      case "get":
-        return { ok: r };
-      case "release":
-        return this.put({ ...r, blockedAt: null, releaseAt: null });
-      case "keepAlive":
-        return this.put({ ...r, expiresAt: this.now() + this.settings.keyTtlMs });
-      case "delete":
-        this.records.delete(keyId);
-        return { ok: undefined };
-    }
+    if (lease !== undefined && (r.state !== "leased" || r.lease !== lease)) return { error: "lease_mismatch" };
+    if (r.state !== "leased") return { ok: plain(r) };
+    const now = this.now();
+    if (cooldown === undefined || cooldown === 0) return this.put(available(r));
+    return this.put({ ...r, state: "cooling", blockedAt: now, releaseAt: now + Math.min(cooldown, MAX_BLOCK_TTL), lease: null, holdMs: null });
   }
 
-  private put(r: KeyRecord): Outcome {
-    this.records.set(r.keyId, r);
-    return { ok: r };
+  keepAlive(keyId: string, lease: number | undefined): Outcome {
+    this.settle();
+    const r = this.records.get(keyId);
+    if (r === undefined) return { error: "not_found" };
+    if (lease !== undefined && (r.state !== "leased" || r.lease !== lease)) return { error: "lease_mismatch" };
+    const now = this.now();
+    const renewed = { ...r, expiresAt: now + r.ttlMs };
+    return this.put(lease === undefined ? renewed : { ...renewed, releaseAt: now + (r.holdMs as number) });
   }
+
+  private put(r: ModelRecord): Outcome {
+    this.records.set(r.keyId, r);
+    return { ok: plain(r) };
+  }
+}
+
+function available(r: ModelRecord): ModelRecord {
+  return { ...r, state: "available", blockedAt: null, releaseAt: null, lease: null, holdMs: null };
+}
+
+/** The model's own statement of the clamp rule: unset → default; negative → invalid; else [1 s, ceiling]. */
+function grant(asked: number | undefined, fallback: number, ceiling: number): number | undefined {
+  if (asked === undefined) return fallback;
+  if (asked < 0) return undefined;
+  return Math.min(Math.max(asked, 1000), ceiling);
 }
 
 /** Runs a store call and captures its answer the way the model states it. */
@@ -748,41 +818,54 @@ async function runAgainstModel(
         break;
       }
       case "create": {
-        const got = await outcomeOf(store.create());
+        const got = await outcomeOf(store.create({ ttlMs: c.ttl }));
         if ("ok" in got && got.ok !== undefined) {
           expect(got.ok.keyId, where).to.match(URL_SAFE);
           expect(made, `${where}: ids are never reused`).not.to.include(got.ok.keyId);
           made.push(got.ok.keyId);
-          expect(got, where).to.deep.equal(model.create(got.ok.keyId));
+          expect(got, where).to.deep.equal(model.create(got.ok.keyId, c.ttl));
         } else {
-          expect(got, where).to.deep.equal(model.create("unused"));
+          expect(got, where).to.deep.equal(model.create("unused", c.ttl));
         }
         break;
       }
       case "acquire": {
+        const hold = model.hold(c.blockTtl);
         const available = model.available();
-        const got = await outcomeOf(store.acquire());
-        if (available.length === 0) {
+        const got = await outcomeOf(store.acquire({ blockTtlMs: c.blockTtl }));
+        if (hold === undefined) {
+          expect(got, where).to.deep.equal({ error: "invalid_argument" });
+        } else if (available.length === 0) {
           expect(got, where).to.deep.equal({ error: "no_available_key" });
         } else {
           // The pick is random: any key the model holds available is right; follow it.
           expect(got, where).to.have.property("ok");
           const keyId = (got as { ok: KeyRecord }).ok.keyId;
           expect(available, `${where}: acquire chose a key that is not available`).to.include(keyId);
-          expect(got, where).to.deep.equal(model.acquire(keyId));
+          expect(got, where).to.deep.equal(model.acquire(keyId, hold));
         }
         break;
       }
       default: {
         const keyId = "known" in c.target ? made[c.target.known % Math.max(1, made.length)] : c.target.unknown;
         if (keyId === undefined) break; // nothing made yet
-        const got = await outcomeOf(store[c.op](keyId));
-        expect(got, where).to.deep.equal(model.keyed(c.op, keyId));
+        if (c.op === "get") expect(await outcomeOf(store.get(keyId)), where).to.deep.equal(model.get(keyId));
+        else if (c.op === "delete") expect(await outcomeOf(store.delete(keyId)), where).to.deep.equal(model.delete(keyId));
+        else if (c.op === "release") {
+          model.settle();
+          const lease = model.leaseFor(keyId, c.lease);
+          const got = await outcomeOf(store.release(keyId, { lease, cooldownMs: c.cooldown }));
+          expect(got, where).to.deep.equal(model.release(keyId, lease, c.cooldown));
+        } else if (c.op === "keepAlive") {
+          model.settle();
+          const lease = model.leaseFor(keyId, c.lease);
+          expect(await outcomeOf(store.keepAlive(keyId, { lease })), where).to.deep.equal(model.keepAlive(keyId, lease));
+        }
       }
     }
   }
   // Finally every id the store ever made reads as the model says.
   for (const keyId of made) {
-    expect(await outcomeOf(store.get(keyId)), `final get ${keyId}`).to.deep.equal(model.keyed("get", keyId));
+    expect(await outcomeOf(store.get(keyId)), `final get ${keyId}`).to.deep.equal(model.get(keyId));
   }
 }

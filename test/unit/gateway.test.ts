@@ -4,6 +4,7 @@ import { Code } from "../../src/service/status";
 import { bindService } from "../../src/service/bind";
 import { standardSteps } from "../../src/service/pipeline";
 import { TokenService, tokenServiceHandlers } from "../../src/service/token-service";
+import { Waiters } from "../../src/service/waiters";
 import { MemoryStore } from "../../src/store/memory/memory-store";
 import { descriptorRegistry } from "../../src/transport/descriptors";
 import { Gateway, type GatewayRequest } from "../../src/transport/http/gateway";
@@ -15,7 +16,7 @@ import { ManualClock } from "../support/manual-clock";
 describe("Gateway.handle (framework-neutral)", () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 25, 14, 3, 7, 123));
   const store = new MemoryStore(clock, { keyTtlMs: 300_000, blockTtlMs: 60_000, maxKeys: 10 });
-  const bound = bindService(TokenService, tokenServiceHandlers(store), standardSteps({ logger: pino({ level: "silent" }) }));
+  const bound = bindService(TokenService, tokenServiceHandlers({ store, waiters: new Waiters(store, clock), maxAcquireWaitMs: 0 }), standardSteps({ logger: pino({ level: "silent" }) }));
   const gateway = new Gateway(routesFromDescriptors(descriptorRegistry(), ["tokens.v1.TokenService"]), bound.methods, TOKEN_REST_OPTIONS);
   const request = (method: string, path: string, body?: string): GatewayRequest => ({
     method,
@@ -38,6 +39,9 @@ describe("Gateway.handle (framework-neutral)", () => {
       createdAt: "2026-11-25T14:03:07.123Z",
       expiresAt: "2026-11-25T14:08:07.123Z",
       releaseAt: null,
+      state: "AVAILABLE",
+      ttl: "300s",
+      lease: null,
     });
     expect((await gateway.handle(request("GET", "/keys"))).status).to.equal(200);
     const empty = await gateway.handle(request("GET", "/keys"));

@@ -158,13 +158,13 @@ describe("KeyPool", () => {
       p.keepAlive(live.keyId);
       clock.advance(999); // the other seven have expired; `live` has 1 ms left
       expect(p.acquire()).to.equal(CATCHING_UP);
-      expect(p.counts()).to.deep.equal({ total: 5, available: 5, blocked: 0, cooling: 0 });
+      expect(p.counts()).to.deep.equal({ total: 5, available: 5, leased: 0, cooling: 0 });
       expect(p.acquire()).to.equal(CATCHING_UP);
       expect(p.counts().total).to.equal(2);
       const got = p.acquire();
       expect(got).not.to.equal(CATCHING_UP);
       expect((got as { keyId: string }).keyId).to.equal(live.keyId);
-      expect(p.counts()).to.deep.equal({ total: 1, available: 0, blocked: 1, cooling: 0 });
+      expect(p.counts()).to.deep.equal({ total: 1, available: 0, leased: 1, cooling: 0 });
     });
 
     it("acquire applies at most the budget of passed releases before drawing", () => {
@@ -174,7 +174,7 @@ describe("KeyPool", () => {
       for (let i = 0; i < 10; i += 1) p.acquire();
       clock.advance(300);
       expect(p.acquire()).not.to.equal(CATCHING_UP);
-      expect(p.counts()).to.deep.equal({ total: 10, available: 2, blocked: 8, cooling: 0 });
+      expect(p.counts()).to.deep.equal({ total: 10, available: 2, leased: 8, cooling: 0 });
     });
 
     it("expireDue applies exactly its budget, earliest first", () => {
@@ -252,6 +252,9 @@ describe("KeyPool", () => {
       expiresAt: clock.now() + 1000,
       blockedAt: null,
       releaseAt: null,
+      state: "available",
+      ttlMs: 1000,
+      lease: null,
     });
     expect(p.acquire().keyId).to.equal(fresh.keyId);
   });

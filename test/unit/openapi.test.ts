@@ -74,7 +74,7 @@ describe("OpenAPI document of the token service", () => {
     expect((await validate(badSchema)).valid).to.equal(false);
   });
 
-  it("has the contract's six operations, at its paths and methods", () => {
+  it("has the contract's eight operations, at its paths and methods", () => {
     const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
       Object.entries(item).map(([verb, op]) => `${verb.toUpperCase()} ${path} ${(op as OpenApiOperation).operationId}`),
     );
@@ -85,6 +85,8 @@ describe("OpenAPI document of the token service", () => {
       "DELETE /keys/{key_id} TokenService_Delete",
       "PUT /keys/{key_id} TokenService_Release",
       "PUT /keepalive/{key_id} TokenService_KeepAlive",
+      "GET /stats TokenService_Stats",
+      "GET /keys:list TokenService_List",
     ]);
     expect(doc.tags.map((tag) => tag.name)).to.deep.equal(["TokenService"]);
   });
@@ -108,37 +110,47 @@ describe("OpenAPI document of the token service", () => {
     for (const key of ["tokens.v1.DeleteResponse", "tokens.v1.ReleaseResponse"]) {
       expect(component(doc, key)).to.deep.equal({ type: "object", properties: {} });
     }
-    for (const key of ["tokens.v1.CreateResponse", "tokens.v1.AcquireResponse"]) {
+    for (const [key, fields] of [
+      ["tokens.v1.CreateResponse", ["keyId", "expiresAt", "ttl"]],
+      ["tokens.v1.AcquireResponse", ["keyId", "releaseAt", "lease"]],
+    ] as const) {
       expect(property(component(doc, key), "keyId")).to.include({ type: "string" });
-      expect(component(doc, key).required).to.deep.equal(["keyId"]);
+      expect(component(doc, key).required).to.deep.equal([...fields]);
     }
+    // uint64, as protojson writes it: a string of digits.
+    expect(property(component(doc, "tokens.v1.AcquireResponse"), "lease")).to.include({ type: "string" });
   });
 
-  it("makes key_id a required string path parameter, with no query parameters", () => {
-    for (const [path, verb] of [
-      ["/keys/{key_id}", "get"],
-      ["/keys/{key_id}", "delete"],
-      ["/keys/{key_id}", "put"],
-      ["/keepalive/{key_id}", "put"],
+  it("makes key_id a required string path parameter; the lease fields and durations are query parameters", () => {
+    for (const [path, verb, query] of [
+      ["/keys/{key_id}", "get", []],
+      ["/keys/{key_id}", "delete", []],
+      ["/keys/{key_id}", "put", ["query:lease", "query:cooldown"]],
+      ["/keepalive/{key_id}", "put", ["query:lease"]],
     ] as const) {
       const parameters = operation(doc, path, verb).parameters ?? [];
-      expect(parameters).to.have.length(1);
+      expect(parameterNames(operation(doc, path, verb)), `${verb} ${path}`).to.deep.equal(["path:key_id", ...query]);
       expect(parameters[0]).to.deep.include({ name: "key_id", in: "path", required: true, schema: { type: "string" } });
     }
-    expect(operation(doc, "/keys", "get").parameters).to.equal(undefined);
+    expect(parameterNames(operation(doc, "/keys", "get"))).to.deep.equal(["query:blockTtl", "query:wait"]);
     expect(operation(doc, "/keys", "post").parameters).to.equal(undefined);
+    expect(parameterNames(operation(doc, "/keys:list", "get"))).to.deep.equal(["query:pageSize", "query:pageToken", "query:state"]);
   });
 
   it("describes GetResponse as the gateway writes it: every field present, unset timestamps null", () => {
     const get = component(doc, "tokens.v1.GetResponse");
     expect(get.type).to.equal("object");
-    expect(property(get, "isBlocked")).to.deep.equal({ type: "boolean" });
+    expect(property(get, "isBlocked")).to.deep.include({ type: "boolean" });
     for (const name of ["blockedAt", "createdAt", "expiresAt", "releaseAt"]) {
       expect(property(get, name), name).to.include({ type: "string", format: "date-time", nullable: true });
     }
-    expect(get.required).to.have.members(["isBlocked", "blockedAt", "createdAt", "expiresAt", "releaseAt"]);
+    expect(get.required).to.have.members(["isBlocked", "blockedAt", "createdAt", "expiresAt", "releaseAt", "state", "ttl", "lease"]);
     expect(Object.keys(get.properties ?? {})).to.have.members(get.required ?? []);
-    expect(component(doc, "tokens.v1.KeepAliveResponse").required).to.deep.equal(["expiresAt"]);
+    expect(component(doc, "tokens.v1.KeepAliveResponse").required).to.deep.equal(["expiresAt", "releaseAt"]);
+    // Enums as protojson writes them (names); the lease is optional: null while not leased.
+    expect(property(get, "state")).to.deep.equal(ref("tokens.v1.KeyState"));
+    expect(component(doc, "tokens.v1.KeyState").enum).to.include.members(["AVAILABLE", "LEASED", "COOLING"]);
+    expect(property(get, "lease")).to.include({ type: "string", nullable: true });
   });
 
   it("sends every error to the Status schema", () => {

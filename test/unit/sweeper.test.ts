@@ -84,7 +84,7 @@ describe("ExpirySweeper in a MemoryStore, on fake time", () => {
     await store.acquire(); // a release deadline at +10 ms, before both expiries at +60
     time.fake.tick(10);
     // `counts` reads no key either: the release was applied by the sweeper.
-    expect(await store.counts()).to.deep.equal({ total: 2, available: 2, blocked: 0, cooling: 0 });
+    expect(await store.counts()).to.deep.equal({ total: 2, available: 2, leased: 0, cooling: 0 });
     time.fake.tick(50);
     expect(store.size).to.equal(0);
     // Armed for the expiry, re-armed earlier for the release, then for the expiry again.

@@ -2,11 +2,28 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Clock } from "../../core/clock";
 import { CATCHING_UP, type CatchingUp, DEADLINE_BUDGET, KeyPool, type PoolDependencies, type PoolSettings } from "../../core/key-pool";
 import { CALLER_MADE_EVENTS, type KeyEvent } from "../../core/events";
-import type { KeyRecord, KeyStore, PoolCounts, StoreKeyEvent } from "../port";
+import type { KeyState } from "../../core/key-pool";
+import { DomainError } from "../../core/errors";
+import type { AcquireOptions, Caller, CreateOptions, KeepAliveOptions, KeyRecord, KeyStore, PoolCounts, ReleaseOptions, StoreKeyEvent } from "../port";
 import { warmUpPoolCode } from "../../core/warm-up";
 import { ExpirySweeper, type SweeperOptions } from "./sweeper";
 
 let warmedUp = false;
+
+/** The events after which a key is available (the pool's own order: the key is in the draw already). */
+const FREEING: ReadonlySet<string> = new Set(["CREATED", "RELEASED", "AUTO_RELEASED"]);
+
+/** List's page token: the slot to start from, opaque to callers. */
+function tokenOf(cursor: number): string {
+  return Buffer.from(`m${cursor}`).toString("base64url");
+}
+
+function cursorOf(token: string): number {
+  if (token === "") return 0;
+  const match = /^m(\d{1,15})$/.exec(Buffer.from(token, "base64url").toString("latin1"));
+  if (match === null) throw new DomainError("invalid_argument", "page_token is not one this service made");
+  return Number(match[1]);
+}
 
 
 /** The embedded default: the pure KeyPool plus its one sweeper, behind the store port. */
@@ -15,6 +32,8 @@ export class MemoryStore implements KeyStore {
   private readonly sweeper: ExpirySweeper;
   private readonly budget: number;
   private readonly listeners: ((event: StoreKeyEvent) => void)[] = [];
+  private readonly freedListeners: (() => void)[] = [];
+  private freedSignalled = false;
   /** The caller of the pool call under way (pool calls are synchronous), named in its events. */
   private actor: string | undefined;
 
@@ -37,14 +56,14 @@ export class MemoryStore implements KeyStore {
     return this.pool.size;
   }
 
-  async create(by?: string): Promise<KeyRecord> {
-    const record = this.as(by, () => this.pool.create());
+  async create(options: CreateOptions = {}): Promise<KeyRecord> {
+    const record = this.as(options.by, () => this.pool.create(options.ttlMs));
     this.sweeper.poke();
     return record;
   }
 
-  async acquire(by?: string): Promise<KeyRecord> {
-    const record = await this.untilCaughtUp(() => this.as(by, () => this.pool.acquire()));
+  async acquire(options: AcquireOptions = {}): Promise<KeyRecord> {
+    const record = await this.untilCaughtUp(() => this.as(options.by, () => this.pool.acquire(options.blockTtlMs)));
     this.sweeper.poke();
     return record;
   }
@@ -53,16 +72,31 @@ export class MemoryStore implements KeyStore {
     return this.pool.get(keyId);
   }
 
-  async release(keyId: string, by?: string): Promise<KeyRecord> {
-    return this.as(by, () => this.pool.release(keyId));
+  async release(keyId: string, options: ReleaseOptions = {}): Promise<KeyRecord> {
+    const record = this.as(options.by, () => this.pool.release(keyId, options.lease, options.cooldownMs));
+    this.sweeper.poke(); // a cooldown may end before anything the sweeper waits for
+    return record;
   }
 
-  async keepAlive(keyId: string, by?: string): Promise<KeyRecord> {
-    return this.as(by, () => this.pool.keepAlive(keyId));
+  async keepAlive(keyId: string, options: KeepAliveOptions = {}): Promise<KeyRecord> {
+    return this.as(options.by, () => this.pool.keepAlive(keyId, options.lease));
   }
 
-  async delete(keyId: string, by?: string): Promise<void> {
-    this.as(by, () => this.pool.delete(keyId));
+  async delete(keyId: string, options: Caller = {}): Promise<void> {
+    this.as(options.by, () => this.pool.delete(keyId));
+  }
+
+  async list(pageToken: string, pageSize: number, state?: KeyState): Promise<{ readonly records: readonly KeyRecord[]; readonly nextPageToken: string }> {
+    const page = this.pool.list(cursorOf(pageToken), pageSize, state);
+    return { records: page.records, nextPageToken: page.next === null ? "" : tokenOf(page.next) };
+  }
+
+  async nextRelease(): Promise<number> {
+    return this.pool.nextRelease();
+  }
+
+  onKeyFreed(listener: () => void): void {
+    this.freedListeners.push(listener);
   }
 
   onKeyEvent(listener: (event: StoreKeyEvent) => void): void {
@@ -100,6 +134,19 @@ export class MemoryStore implements KeyStore {
     this.sweeper.stop();
   }
 
+  /**
+   * Tells the freed-key listeners after the pool call that freed a key has answered
+   * (a microtask later, once for many): a waiting acquire must not run inside it.
+   */
+  private signalFreed(): void {
+    if (this.freedSignalled || this.freedListeners.length === 0) return;
+    this.freedSignalled = true;
+    queueMicrotask(() => {
+      this.freedSignalled = false;
+      for (const listener of this.freedListeners) listener();
+    });
+  }
+
   /** Runs a pool call on behalf of `by`: its caller-made events name them. */
   private as<T>(by: string | undefined, call: () => T): T {
     this.actor = by;
@@ -111,6 +158,7 @@ export class MemoryStore implements KeyStore {
   }
 
   private report(event: KeyEvent): void {
+    if (FREEING.has(event.type)) this.signalFreed();
     if (this.listeners.length === 0) return;
     const reported: StoreKeyEvent = this.actor !== undefined && CALLER_MADE_EVENTS.has(event.type) ? { ...event, by: this.actor } : event;
     for (const listener of this.listeners) listener(reported);

@@ -5,9 +5,9 @@ import Redis from "ioredis";
 import type { Clock } from "../../core/clock";
 import { DomainError } from "../../core/errors";
 import { randomKeyId } from "../../core/key-id";
-import type { PoolSettings } from "../../core/key-pool";
+import { granted, grantedCooldown, type KeyState, limitsOf, type PoolSettings } from "../../core/key-pool";
 import { CALLER_MADE_EVENTS, type KeyEventType } from "../../core/events";
-import type { KeyRecord, KeyStore, PoolCounts, StoreKeyEvent } from "../port";
+import type { AcquireOptions, Caller, CreateOptions, KeepAliveOptions, KeyRecord, KeyStore, PoolCounts, ReleaseOptions, StoreKeyEvent } from "../port";
 import { toStoreError } from "./errors";
 import { defineScripts, type Operation, type ScriptAnswer, type ScriptReply, type ScriptRunner } from "./scripts";
 
@@ -40,6 +40,8 @@ const SWEPT_ELSEWHERE = -4;
 const POOL_FULL = -1;
 const ID_TAKEN = -2;
 const CATCHING_UP = -3;
+const LEASE_MISMATCH = -5;
+const STATES: readonly (KeyState | undefined)[] = [undefined, "available", "leased", "cooling"];
 
 /**
  * Many instances, one pool: every operation is one Lua script (EVALSHA), atomic
@@ -54,12 +56,17 @@ export class RedisStore implements KeyStore {
   private readonly sweeper: NodeJS.Timeout;
   private readonly readyListeners = new Set<(ready: boolean) => void>();
   private readonly eventListeners: ((event: StoreKeyEvent) => void)[] = [];
+  private readonly freedListeners: (() => void)[] = [];
+  /** A second connection, in subscriber mode, for the `freed` channel (made on first need). */
+  private subscriber: Redis | undefined;
+  private readonly limits: ReturnType<typeof limitsOf>;
   /** This instance's id in the sweeper key. */
   private readonly instance = randomUUID();
   private sweeping = false;
   private closed = false;
 
   constructor(private readonly options: RedisStoreOptions) {
+    this.limits = limitsOf(options.settings);
     this.redis = new Redis(options.url, {
       // Fail fast while disconnected instead of queueing calls: callers get UNAVAILABLE.
       enableOfflineQueue: false,
@@ -75,7 +82,7 @@ export class RedisStore implements KeyStore {
     this.run = defineScripts(this.redis);
     // A hash tag keeps all six keys in one Redis Cluster slot.
     const tag = `${options.prefix}{pool}`;
-    this.keys = ["expiry", "release", "available", "created", "blocked", "sweeper"].map((name) => `${tag}:${name}`);
+    this.keys = ["expiry", "release", "available", "created", "blocked", "sweeper", "ttl", "lease", "hold", "seq", "freed"].map((name) => `${tag}:${name}`);
     this.sweeper = setInterval(() => void this.backgroundSweep().catch(() => undefined), options.sweepIntervalMs ?? 1000);
     this.sweeper.unref();
   }
@@ -92,20 +99,22 @@ export class RedisStore implements KeyStore {
     });
   }
 
-  async create(by?: string): Promise<KeyRecord> {
+  async create(options: CreateOptions = {}): Promise<KeyRecord> {
     const { keyTtlMs, maxKeys } = this.options.settings;
+    const lifetime = granted(options.ttlMs, keyTtlMs, this.limits.maxKeyTtlMs, "ttl");
     for (;;) {
-      const reply = await this.call("create", [randomKeyId(), keyTtlMs, maxKeys], by);
+      const reply = await this.call("create", [randomKeyId(), lifetime, maxKeys], options.by);
       if (reply === POOL_FULL) throw new DomainError("capacity_exhausted", `the pool holds its maximum of ${maxKeys} keys`);
       // The id exists already (2^-128 odds): draw another.
       if (reply !== ID_TAKEN) return toRecord(reply);
     }
   }
 
-  async acquire(by?: string): Promise<KeyRecord> {
+  async acquire(options: AcquireOptions = {}): Promise<KeyRecord> {
+    const hold = granted(options.blockTtlMs, this.options.settings.blockTtlMs, this.limits.maxBlockTtlMs, "block_ttl");
     for (;;) {
       // Catching up: the script spent its budget on a backlog of deadlines; run it again.
-      const reply = await this.call("acquire", [this.options.settings.blockTtlMs, this.budget], by);
+      const reply = await this.call("acquire", [hold, this.budget], options.by);
       if (reply === null) throw new DomainError("no_available_key", "no key is available");
       if (reply !== CATCHING_UP) return toRecord(reply);
     }
@@ -115,23 +124,43 @@ export class RedisStore implements KeyStore {
     return toRecord(found(await this.call("get", [keyId])));
   }
 
-  async release(keyId: string, by?: string): Promise<KeyRecord> {
-    return toRecord(found(await this.call("release", [keyId], by)));
+  async release(keyId: string, options: ReleaseOptions = {}): Promise<KeyRecord> {
+    const cooldown = grantedCooldown(options.cooldownMs, this.limits.maxBlockTtlMs);
+    return toRecord(fenced(await this.call("release", [keyId, options.lease ?? "", cooldown], options.by)));
   }
 
-  async keepAlive(keyId: string, by?: string): Promise<KeyRecord> {
-    return toRecord(found(await this.call("keep-alive", [keyId, this.options.settings.keyTtlMs], by)));
+  async keepAlive(keyId: string, options: KeepAliveOptions = {}): Promise<KeyRecord> {
+    return toRecord(fenced(await this.call("keep-alive", [keyId, options.lease ?? ""], options.by)));
   }
 
-  async delete(keyId: string, by?: string): Promise<void> {
-    found(await this.call("delete", [keyId], by));
+  async delete(keyId: string, options: Caller = {}): Promise<void> {
+    found(await this.call("delete", [keyId], options.by));
   }
 
   async counts(): Promise<PoolCounts> {
     const reply = await this.call("counts", []);
-    if (!Array.isArray(reply) || reply.length !== 3) throw new Error("unexpected counts reply");
-    const [total, available, blocked] = reply.map(Number) as [number, number, number];
-    return { total, available, blocked, cooling: 0 };
+    if (!Array.isArray(reply) || reply.length !== 4) throw new Error("unexpected counts reply");
+    const [total, available, leased, cooling] = reply.map(Number) as [number, number, number, number];
+    return { total, available, leased, cooling };
+  }
+
+  async list(pageToken: string, pageSize: number, state?: KeyState): Promise<{ readonly records: readonly KeyRecord[]; readonly nextPageToken: string }> {
+    const cursor = cursorOf(pageToken);
+    const wanted = state === undefined ? "" : STATES.indexOf(state);
+    const reply = await this.call("list", [cursor, pageSize, wanted]);
+    if (!Array.isArray(reply) || reply.length < 1) throw new Error("unexpected list reply");
+    const [next, ...records] = reply as [string, ...(string | number)[][]];
+    return { records: records.map(toRecord), nextPageToken: String(next) === "0" ? "" : tokenOf(String(next)) };
+  }
+
+  async nextRelease(): Promise<number> {
+    const reply = Number(await this.call("next-release", []));
+    return reply < 0 ? Number.POSITIVE_INFINITY : reply;
+  }
+
+  onKeyFreed(listener: () => void): void {
+    this.freedListeners.push(listener);
+    if (this.subscriber === undefined) this.subscribe();
   }
 
   /** Applies every passed deadline now, in batches of one budget, one script each; returns how many. */
@@ -161,6 +190,7 @@ export class RedisStore implements KeyStore {
     this.closed = true;
     clearInterval(this.sweeper);
     this.redis.disconnect();
+    this.subscriber?.disconnect();
   }
 
   /**
@@ -215,11 +245,29 @@ export class RedisStore implements KeyStore {
   }
 
   private report(events: readonly (string | number)[], by: string | undefined): void {
-    for (let i = 0; i + 2 < events.length; i += 3) {
+    for (let i = 0; i + 3 < events.length; i += 4) {
       const type = String(events[i]) as KeyEventType;
-      const event: StoreKeyEvent = { type, keyId: String(events[i + 1]), at: Number(events[i + 2]), ...(by !== undefined && CALLER_MADE_EVENTS.has(type) ? { by } : {}) };
+      const lease = Number(events[i + 3]);
+      const event: StoreKeyEvent = {
+        type,
+        keyId: String(events[i + 1]),
+        at: Number(events[i + 2]),
+        ...(lease === ABSENT ? {} : { lease }),
+        ...(by !== undefined && CALLER_MADE_EVENTS.has(type) ? { by } : {}),
+      };
       for (const listener of this.eventListeners) listener(event);
     }
+  }
+
+  /** Listens on the pool's `freed` channel: any instance's script that made keys available publishes there. */
+  private subscribe(): void {
+    const subscriber = this.redis.duplicate({ enableOfflineQueue: true });
+    this.subscriber = subscriber;
+    subscriber.on("error", () => undefined); // reconnects by itself, and re-subscribes
+    subscriber.on("message", () => {
+      for (const listener of this.freedListeners) listener();
+    });
+    void subscriber.subscribe(this.keys[10] as string).catch(() => undefined);
   }
 }
 
@@ -228,15 +276,37 @@ function found(reply: ScriptReply): ScriptReply {
   return reply;
 }
 
+/** As found(), and a lease that is not the key's current one is lease_mismatch. */
+function fenced(reply: ScriptReply): ScriptReply {
+  if (reply === LEASE_MISMATCH) throw new DomainError("lease_mismatch", "the lease is not the key's current lease");
+  return found(reply);
+}
+
+/** List's page token: the ZSCAN cursor, opaque to callers. */
+function tokenOf(cursor: string): string {
+  return Buffer.from(`r${cursor}`).toString("base64url");
+}
+
+function cursorOf(token: string): string {
+  if (token === "") return "0";
+  const match = /^r(\d{1,20})$/.exec(Buffer.from(token, "base64url").toString("latin1"));
+  if (match === null) throw new DomainError("invalid_argument", "page_token is not one this service made");
+  return match[1] as string;
+}
+
 function toRecord(reply: ScriptReply): KeyRecord {
   // The message quotes nothing of the reply: it holds a key id.
-  if (!Array.isArray(reply) || reply.length !== 5) throw new Error("unexpected record in a script reply");
-  const [keyId, createdAt, expiresAt, blockedAt, releaseAt] = reply;
+  if (!Array.isArray(reply) || reply.length !== 8) throw new Error("unexpected record in a script reply");
+  const [keyId, createdAt, expiresAt, blockedAt, releaseAt, state, ttl, lease] = reply;
+  const orNull = (value: string | number | undefined): number | null => (Number(value) === ABSENT ? null : Number(value));
   return {
     keyId: String(keyId),
     createdAt: Number(createdAt),
     expiresAt: Number(expiresAt),
-    blockedAt: Number(blockedAt) === ABSENT ? null : Number(blockedAt),
-    releaseAt: Number(releaseAt) === ABSENT ? null : Number(releaseAt),
+    blockedAt: orNull(blockedAt),
+    releaseAt: orNull(releaseAt),
+    state: STATES[Number(state)] ?? "available",
+    ttlMs: Number(ttl),
+    lease: orNull(lease),
   };
 }

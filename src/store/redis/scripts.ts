@@ -3,11 +3,11 @@ import { join } from "node:path";
 import type Redis from "ioredis";
 
 /** One Lua script per pool operation (bullmq's way); each runs atomically in one round trip. */
-export const OPERATIONS = ["create", "acquire", "get", "release", "keep-alive", "delete", "counts", "sweep"] as const;
+export const OPERATIONS = ["create", "acquire", "get", "release", "keep-alive", "delete", "counts", "list", "next-release", "sweep"] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
-/** Every script takes the pool's six keys (see lua/prelude.lua). */
-export const POOL_KEY_COUNT = 6;
+/** Every script takes the pool's eleven keys (see lua/prelude.lua). */
+export const POOL_KEY_COUNT = 11;
 
 /** Script source: the shared prelude, then the operation. */
 export function scriptSource(operation: Operation): string {

@@ -54,7 +54,11 @@ function unaryHandler(method: BoundMethod): (call: ServerUnaryCall<Message, Mess
     echo.set(REQUEST_ID_HEADER, requestId);
     call.sendMetadata(echo);
     const [authorization] = call.metadata.get("authorization");
+    // The caller's cancellation (or a broken connection) reaches the handler: a waiting Acquire stops.
+    const cancel = new AbortController();
+    call.once("cancelled", () => cancel.abort());
     const context: CallContext = {
+      signal: cancel.signal,
       method: method.path,
       transport: "grpc",
       requestId,

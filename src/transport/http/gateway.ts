@@ -23,7 +23,12 @@ export interface GatewayRequest {
   readonly parsedBody?: JsonValue | undefined;
   /** The caller's network address (for the rate limit when the service runs open). */
   readonly peer?: string | undefined;
+  /** Aborts when the caller goes away before its answer (a waiting Acquire stops waiting). */
+  readonly signal?: AbortSignal | undefined;
 }
+
+/** The signal of a request nobody can cancel (Gateway.handle without one). */
+const NEVER = new AbortController().signal;
 
 export interface GatewayResponse {
   readonly status: number;
@@ -87,6 +92,7 @@ export class Gateway {
     const { route, variables } = match;
     const plan = this.plans.get(route) as RoutePlan;
     const context: CallContext = {
+      signal: request.signal ?? NEVER,
       method: route.grpcPath,
       transport: "http",
       requestId,

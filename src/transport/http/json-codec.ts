@@ -9,6 +9,7 @@ import {
   toJson,
 } from "@bufbuild/protobuf";
 import { CallError, Code } from "../../service/status";
+import { goDurationToProtoJson } from "./go-duration";
 import { decodePathValue } from "./path-template";
 import type { Route } from "./routes";
 
@@ -182,8 +183,18 @@ function setChain(json: JsonObject, chain: readonly DescField[], value: JsonValu
   }
 }
 
-/** Query strings carry text; protojson wants booleans as booleans. Other scalars accept strings. */
+/**
+ * Query strings carry text, read as grpc-gateway reads them: booleans by Go's ParseBool,
+ * durations by Go's ParseDuration ("1m30s"), enums by name or number. Other scalars
+ * (numbers, 64-bit integers) accept strings in protojson as they are.
+ */
 function queryValue(field: DescField, text: string): JsonValue {
+  if (field.fieldKind === "message" && field.message.typeName === "google.protobuf.Duration") {
+    const duration = goDurationToProtoJson(text);
+    if (duration === undefined) throw invalid(`${field.name} must be a duration such as 30s, 1500ms or 1m30s`);
+    return duration;
+  }
+  if (field.fieldKind === "enum") return /^-?\d+$/.test(text) ? Number(text) : text;
   if (field.fieldKind !== "list" && field.fieldKind !== "scalar") return text;
   if (field.scalar === ScalarType.BOOL) {
     const parsed = PARSE_BOOL[text];

@@ -52,6 +52,7 @@ export function serveMatch(
       body: bytes,
       parsedBody,
       peer: req.socket.remoteAddress,
+      signal: goneSignal(res),
     };
     gateway.answer(match, request).then(
       (response) => send(res, response),
@@ -73,6 +74,15 @@ export function serveMatch(
     if (refused === undefined) answer(undefined);
     else refuse(refused);
   }
+}
+
+/** Aborts when the connection closes before the response is sent: the caller is gone. */
+function goneSignal(res: ServerResponse): AbortSignal {
+  const gone = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  return gone.signal;
 }
 
 /**

@@ -18,21 +18,94 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Duration } from "../../google/protobuf/duration";
 import { Timestamp } from "../../google/protobuf/timestamp";
 
+/** KeyState is where a key is in its lease cycle. */
+export enum KeyState {
+  KEY_STATE_UNSPECIFIED = 0,
+  /** AVAILABLE - Acquire may hand it out. */
+  AVAILABLE = 1,
+  /** LEASED - Acquired, held by a caller until released or release_at. */
+  LEASED = 2,
+  /** COOLING - Released with a cooldown: available again by itself at release_at. */
+  COOLING = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function keyStateFromJSON(object: any): KeyState {
+  switch (object) {
+    case 0:
+    case "KEY_STATE_UNSPECIFIED":
+      return KeyState.KEY_STATE_UNSPECIFIED;
+    case 1:
+    case "AVAILABLE":
+      return KeyState.AVAILABLE;
+    case 2:
+    case "LEASED":
+      return KeyState.LEASED;
+    case 3:
+    case "COOLING":
+      return KeyState.COOLING;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return KeyState.UNRECOGNIZED;
+  }
+}
+
+export function keyStateToJSON(object: KeyState): string {
+  switch (object) {
+    case KeyState.KEY_STATE_UNSPECIFIED:
+      return "KEY_STATE_UNSPECIFIED";
+    case KeyState.AVAILABLE:
+      return "AVAILABLE";
+    case KeyState.LEASED:
+      return "LEASED";
+    case KeyState.COOLING:
+      return "COOLING";
+    case KeyState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface CreateRequest {
+  /** The key's lifetime: KEY_TTL when unset; clamped to [1s, MAX_KEY_TTL]. */
+  ttl?: Duration | undefined;
 }
 
 export interface CreateResponse {
   /** The new key's id: URL-safe, 128 random bits. */
   keyId: string;
+  /** When the key is deleted unless kept alive. */
+  expiresAt?:
+    | Date
+    | undefined;
+  /** The lifetime granted (after clamping): what KeepAlive renews to. */
+  ttl?: Duration | undefined;
 }
 
 export interface AcquireRequest {
+  /** This hold's length: BLOCK_TTL when unset; clamped to [1s, MAX_BLOCK_TTL]. */
+  blockTtl?:
+    | Duration
+    | undefined;
+  /**
+   * With no key available, wait up to this long for one (clamped to
+   * MAX_ACQUIRE_WAIT); unset or zero: answer at once.
+   */
+  wait?: Duration | undefined;
 }
 
 export interface AcquireResponse {
   keyId: string;
+  /** When the hold ends by itself. */
+  releaseAt?:
+    | Date
+    | undefined;
+  /** The fencing token: larger than every lease the pool handed out before. */
+  lease: number;
 }
 
 export interface GetRequest {
@@ -41,18 +114,26 @@ export interface GetRequest {
 }
 
 export interface GetResponse {
+  /** True while the key is LEASED or COOLING. */
   isBlocked: boolean;
-  /** Set while the key is blocked. */
-  blockedAt: Date | undefined;
-  createdAt:
+  /** Set while blocked: when the lease (or the cooldown) began. */
+  blockedAt?: Date | undefined;
+  createdAt?:
     | Date
     | undefined;
   /** When the key is deleted unless kept alive. */
-  expiresAt:
+  expiresAt?:
     | Date
     | undefined;
-  /** When a blocked key is released by time; set while the key is blocked. */
-  releaseAt: Date | undefined;
+  /** Set while blocked: when the lease or the cooldown ends by itself. */
+  releaseAt?: Date | undefined;
+  state: KeyState;
+  /** The key's lifetime: what KeepAlive renews to. */
+  ttl?:
+    | Duration
+    | undefined;
+  /** The current lease while LEASED. */
+  lease?: number | undefined;
 }
 
 export interface DeleteRequest {
@@ -64,6 +145,15 @@ export interface DeleteResponse {
 
 export interface ReleaseRequest {
   keyId: string;
+  /** When given, the call applies only to this lease (else ABORTED). */
+  lease?:
+    | number
+    | undefined;
+  /**
+   * Cool the key down for this long before it is available again (clamped to
+   * MAX_BLOCK_TTL); unset or zero: available at once.
+   */
+  cooldown?: Duration | undefined;
 }
 
 export interface ReleaseResponse {
@@ -71,19 +161,73 @@ export interface ReleaseResponse {
 
 export interface KeepAliveRequest {
   keyId: string;
+  /**
+   * When given, the call applies only to this lease (else ABORTED), and
+   * renews its hold too.
+   */
+  lease?: number | undefined;
 }
 
 export interface KeepAliveResponse {
   /** The key's new expiry. */
-  expiresAt: Date | undefined;
+  expiresAt?:
+    | Date
+    | undefined;
+  /** When the key's lease or cooldown ends; unset while it is available. */
+  releaseAt?: Date | undefined;
+}
+
+export interface StatsRequest {
+}
+
+export interface StatsResponse {
+  total: number;
+  available: number;
+  leased: number;
+  cooling: number;
+}
+
+export interface ListRequest {
+  /** At most 1000; 100 when unset or zero. */
+  pageSize: number;
+  /** The next_page_token of the page before; empty for the first page. */
+  pageToken: string;
+  /** Only keys in this state; every key when unset. */
+  state?: KeyState | undefined;
+}
+
+/** KeyInfo is one key as List describes it: GetResponse's fields and the id. */
+export interface KeyInfo {
+  keyId: string;
+  isBlocked: boolean;
+  blockedAt?: Date | undefined;
+  createdAt?: Date | undefined;
+  expiresAt?: Date | undefined;
+  releaseAt?: Date | undefined;
+  state: KeyState;
+  ttl?: Duration | undefined;
+  lease?: number | undefined;
+}
+
+export interface ListResponse {
+  /**
+   * May hold fewer than page_size keys (even none) while more pages follow:
+   * a page looks at a bounded stretch of the pool.
+   */
+  keys: KeyInfo[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 function createBaseCreateRequest(): CreateRequest {
-  return {};
+  return { ttl: undefined };
 }
 
 export const CreateRequest: MessageFns<CreateRequest> = {
-  encode(_: CreateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: CreateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ttl !== undefined) {
+      Duration.encode(message.ttl, writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
@@ -100,6 +244,14 @@ export const CreateRequest: MessageFns<CreateRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ttl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -112,32 +264,42 @@ export const CreateRequest: MessageFns<CreateRequest> = {
     }
   },
 
-  fromJSON(_: any): CreateRequest {
-    return {};
+  fromJSON(object: any): CreateRequest {
+    return { ttl: isSet(object.ttl) ? Duration.fromJSON(object.ttl) : undefined };
   },
 
-  toJSON(_: CreateRequest): unknown {
+  toJSON(message: CreateRequest): unknown {
     const obj: any = {};
+    if (message.ttl !== undefined) {
+      obj.ttl = Duration.toJSON(message.ttl);
+    }
     return obj;
   },
 
   create(base?: DeepPartial<CreateRequest>): CreateRequest {
     return CreateRequest.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<CreateRequest>): CreateRequest {
+  fromPartial(object: DeepPartial<CreateRequest>): CreateRequest {
     const message = createBaseCreateRequest();
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
     return message;
   },
 };
 
 function createBaseCreateResponse(): CreateResponse {
-  return { keyId: "" };
+  return { keyId: "", expiresAt: undefined, ttl: undefined };
 }
 
 export const CreateResponse: MessageFns<CreateResponse> = {
   encode(message: CreateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.keyId !== "") {
       writer.uint32(10).string(message.keyId);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(18).fork()).join();
+    }
+    if (message.ttl !== undefined) {
+      Duration.encode(message.ttl, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -163,6 +325,22 @@ export const CreateResponse: MessageFns<CreateResponse> = {
             message.keyId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ttl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -182,6 +360,12 @@ export const CreateResponse: MessageFns<CreateResponse> = {
         : isSet(object.key_id)
         ? globalThis.String(object.key_id)
         : "",
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+      ttl: isSet(object.ttl) ? Duration.fromJSON(object.ttl) : undefined,
     };
   },
 
@@ -189,6 +373,12 @@ export const CreateResponse: MessageFns<CreateResponse> = {
     const obj: any = {};
     if (message.keyId !== "") {
       obj.keyId = message.keyId;
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    if (message.ttl !== undefined) {
+      obj.ttl = Duration.toJSON(message.ttl);
     }
     return obj;
   },
@@ -199,16 +389,24 @@ export const CreateResponse: MessageFns<CreateResponse> = {
   fromPartial(object: DeepPartial<CreateResponse>): CreateResponse {
     const message = createBaseCreateResponse();
     message.keyId = object.keyId ?? "";
+    message.expiresAt = object.expiresAt ?? undefined;
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
     return message;
   },
 };
 
 function createBaseAcquireRequest(): AcquireRequest {
-  return {};
+  return { blockTtl: undefined, wait: undefined };
 }
 
 export const AcquireRequest: MessageFns<AcquireRequest> = {
-  encode(_: AcquireRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: AcquireRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.blockTtl !== undefined) {
+      Duration.encode(message.blockTtl, writer.uint32(10).fork()).join();
+    }
+    if (message.wait !== undefined) {
+      Duration.encode(message.wait, writer.uint32(18).fork()).join();
+    }
     return writer;
   },
 
@@ -225,6 +423,22 @@ export const AcquireRequest: MessageFns<AcquireRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.blockTtl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.wait = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -237,32 +451,55 @@ export const AcquireRequest: MessageFns<AcquireRequest> = {
     }
   },
 
-  fromJSON(_: any): AcquireRequest {
-    return {};
+  fromJSON(object: any): AcquireRequest {
+    return {
+      blockTtl: isSet(object.blockTtl)
+        ? Duration.fromJSON(object.blockTtl)
+        : isSet(object.block_ttl)
+        ? Duration.fromJSON(object.block_ttl)
+        : undefined,
+      wait: isSet(object.wait) ? Duration.fromJSON(object.wait) : undefined,
+    };
   },
 
-  toJSON(_: AcquireRequest): unknown {
+  toJSON(message: AcquireRequest): unknown {
     const obj: any = {};
+    if (message.blockTtl !== undefined) {
+      obj.blockTtl = Duration.toJSON(message.blockTtl);
+    }
+    if (message.wait !== undefined) {
+      obj.wait = Duration.toJSON(message.wait);
+    }
     return obj;
   },
 
   create(base?: DeepPartial<AcquireRequest>): AcquireRequest {
     return AcquireRequest.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<AcquireRequest>): AcquireRequest {
+  fromPartial(object: DeepPartial<AcquireRequest>): AcquireRequest {
     const message = createBaseAcquireRequest();
+    message.blockTtl = (object.blockTtl !== undefined && object.blockTtl !== null)
+      ? Duration.fromPartial(object.blockTtl)
+      : undefined;
+    message.wait = (object.wait !== undefined && object.wait !== null) ? Duration.fromPartial(object.wait) : undefined;
     return message;
   },
 };
 
 function createBaseAcquireResponse(): AcquireResponse {
-  return { keyId: "" };
+  return { keyId: "", releaseAt: undefined, lease: 0 };
 }
 
 export const AcquireResponse: MessageFns<AcquireResponse> = {
   encode(message: AcquireResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.keyId !== "") {
       writer.uint32(10).string(message.keyId);
+    }
+    if (message.releaseAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.releaseAt), writer.uint32(18).fork()).join();
+    }
+    if (message.lease !== 0) {
+      writer.uint32(24).uint64(message.lease);
     }
     return writer;
   },
@@ -288,6 +525,22 @@ export const AcquireResponse: MessageFns<AcquireResponse> = {
             message.keyId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.releaseAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.lease = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -307,6 +560,12 @@ export const AcquireResponse: MessageFns<AcquireResponse> = {
         : isSet(object.key_id)
         ? globalThis.String(object.key_id)
         : "",
+      releaseAt: isSet(object.releaseAt)
+        ? fromJsonTimestamp(object.releaseAt)
+        : isSet(object.release_at)
+        ? fromJsonTimestamp(object.release_at)
+        : undefined,
+      lease: isSet(object.lease) ? globalThis.Number(object.lease) : 0,
     };
   },
 
@@ -314,6 +573,12 @@ export const AcquireResponse: MessageFns<AcquireResponse> = {
     const obj: any = {};
     if (message.keyId !== "") {
       obj.keyId = message.keyId;
+    }
+    if (message.releaseAt !== undefined) {
+      obj.releaseAt = message.releaseAt.toISOString();
+    }
+    if (message.lease !== 0) {
+      obj.lease = Math.round(message.lease);
     }
     return obj;
   },
@@ -324,6 +589,8 @@ export const AcquireResponse: MessageFns<AcquireResponse> = {
   fromPartial(object: DeepPartial<AcquireResponse>): AcquireResponse {
     const message = createBaseAcquireResponse();
     message.keyId = object.keyId ?? "";
+    message.releaseAt = object.releaseAt ?? undefined;
+    message.lease = object.lease ?? 0;
     return message;
   },
 };
@@ -402,7 +669,16 @@ export const GetRequest: MessageFns<GetRequest> = {
 };
 
 function createBaseGetResponse(): GetResponse {
-  return { isBlocked: false, blockedAt: undefined, createdAt: undefined, expiresAt: undefined, releaseAt: undefined };
+  return {
+    isBlocked: false,
+    blockedAt: undefined,
+    createdAt: undefined,
+    expiresAt: undefined,
+    releaseAt: undefined,
+    state: 0,
+    ttl: undefined,
+    lease: undefined,
+  };
 }
 
 export const GetResponse: MessageFns<GetResponse> = {
@@ -421,6 +697,15 @@ export const GetResponse: MessageFns<GetResponse> = {
     }
     if (message.releaseAt !== undefined) {
       Timestamp.encode(toTimestamp(message.releaseAt), writer.uint32(42).fork()).join();
+    }
+    if (message.state !== 0) {
+      writer.uint32(48).int32(message.state);
+    }
+    if (message.ttl !== undefined) {
+      Duration.encode(message.ttl, writer.uint32(58).fork()).join();
+    }
+    if (message.lease !== undefined) {
+      writer.uint32(64).uint64(message.lease);
     }
     return writer;
   },
@@ -478,6 +763,30 @@ export const GetResponse: MessageFns<GetResponse> = {
             message.releaseAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.ttl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.lease = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -517,6 +826,9 @@ export const GetResponse: MessageFns<GetResponse> = {
         : isSet(object.release_at)
         ? fromJsonTimestamp(object.release_at)
         : undefined,
+      state: isSet(object.state) ? keyStateFromJSON(object.state) : 0,
+      ttl: isSet(object.ttl) ? Duration.fromJSON(object.ttl) : undefined,
+      lease: isSet(object.lease) ? globalThis.Number(object.lease) : undefined,
     };
   },
 
@@ -537,6 +849,15 @@ export const GetResponse: MessageFns<GetResponse> = {
     if (message.releaseAt !== undefined) {
       obj.releaseAt = message.releaseAt.toISOString();
     }
+    if (message.state !== 0) {
+      obj.state = keyStateToJSON(message.state);
+    }
+    if (message.ttl !== undefined) {
+      obj.ttl = Duration.toJSON(message.ttl);
+    }
+    if (message.lease !== undefined) {
+      obj.lease = Math.round(message.lease);
+    }
     return obj;
   },
 
@@ -550,6 +871,9 @@ export const GetResponse: MessageFns<GetResponse> = {
     message.createdAt = object.createdAt ?? undefined;
     message.expiresAt = object.expiresAt ?? undefined;
     message.releaseAt = object.releaseAt ?? undefined;
+    message.state = object.state ?? 0;
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
+    message.lease = object.lease ?? undefined;
     return message;
   },
 };
@@ -680,13 +1004,19 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
 };
 
 function createBaseReleaseRequest(): ReleaseRequest {
-  return { keyId: "" };
+  return { keyId: "", lease: undefined, cooldown: undefined };
 }
 
 export const ReleaseRequest: MessageFns<ReleaseRequest> = {
   encode(message: ReleaseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.keyId !== "") {
       writer.uint32(10).string(message.keyId);
+    }
+    if (message.lease !== undefined) {
+      writer.uint32(16).uint64(message.lease);
+    }
+    if (message.cooldown !== undefined) {
+      Duration.encode(message.cooldown, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -712,6 +1042,22 @@ export const ReleaseRequest: MessageFns<ReleaseRequest> = {
             message.keyId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.lease = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.cooldown = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -731,6 +1077,8 @@ export const ReleaseRequest: MessageFns<ReleaseRequest> = {
         : isSet(object.key_id)
         ? globalThis.String(object.key_id)
         : "",
+      lease: isSet(object.lease) ? globalThis.Number(object.lease) : undefined,
+      cooldown: isSet(object.cooldown) ? Duration.fromJSON(object.cooldown) : undefined,
     };
   },
 
@@ -738,6 +1086,12 @@ export const ReleaseRequest: MessageFns<ReleaseRequest> = {
     const obj: any = {};
     if (message.keyId !== "") {
       obj.keyId = message.keyId;
+    }
+    if (message.lease !== undefined) {
+      obj.lease = Math.round(message.lease);
+    }
+    if (message.cooldown !== undefined) {
+      obj.cooldown = Duration.toJSON(message.cooldown);
     }
     return obj;
   },
@@ -748,6 +1102,10 @@ export const ReleaseRequest: MessageFns<ReleaseRequest> = {
   fromPartial(object: DeepPartial<ReleaseRequest>): ReleaseRequest {
     const message = createBaseReleaseRequest();
     message.keyId = object.keyId ?? "";
+    message.lease = object.lease ?? undefined;
+    message.cooldown = (object.cooldown !== undefined && object.cooldown !== null)
+      ? Duration.fromPartial(object.cooldown)
+      : undefined;
     return message;
   },
 };
@@ -805,13 +1163,16 @@ export const ReleaseResponse: MessageFns<ReleaseResponse> = {
 };
 
 function createBaseKeepAliveRequest(): KeepAliveRequest {
-  return { keyId: "" };
+  return { keyId: "", lease: undefined };
 }
 
 export const KeepAliveRequest: MessageFns<KeepAliveRequest> = {
   encode(message: KeepAliveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.keyId !== "") {
       writer.uint32(10).string(message.keyId);
+    }
+    if (message.lease !== undefined) {
+      writer.uint32(16).uint64(message.lease);
     }
     return writer;
   },
@@ -837,6 +1198,14 @@ export const KeepAliveRequest: MessageFns<KeepAliveRequest> = {
             message.keyId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.lease = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -856,6 +1225,7 @@ export const KeepAliveRequest: MessageFns<KeepAliveRequest> = {
         : isSet(object.key_id)
         ? globalThis.String(object.key_id)
         : "",
+      lease: isSet(object.lease) ? globalThis.Number(object.lease) : undefined,
     };
   },
 
@@ -863,6 +1233,9 @@ export const KeepAliveRequest: MessageFns<KeepAliveRequest> = {
     const obj: any = {};
     if (message.keyId !== "") {
       obj.keyId = message.keyId;
+    }
+    if (message.lease !== undefined) {
+      obj.lease = Math.round(message.lease);
     }
     return obj;
   },
@@ -873,18 +1246,22 @@ export const KeepAliveRequest: MessageFns<KeepAliveRequest> = {
   fromPartial(object: DeepPartial<KeepAliveRequest>): KeepAliveRequest {
     const message = createBaseKeepAliveRequest();
     message.keyId = object.keyId ?? "";
+    message.lease = object.lease ?? undefined;
     return message;
   },
 };
 
 function createBaseKeepAliveResponse(): KeepAliveResponse {
-  return { expiresAt: undefined };
+  return { expiresAt: undefined, releaseAt: undefined };
 }
 
 export const KeepAliveResponse: MessageFns<KeepAliveResponse> = {
   encode(message: KeepAliveResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.expiresAt !== undefined) {
       Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(10).fork()).join();
+    }
+    if (message.releaseAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.releaseAt), writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -910,6 +1287,14 @@ export const KeepAliveResponse: MessageFns<KeepAliveResponse> = {
             message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.releaseAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -929,6 +1314,11 @@ export const KeepAliveResponse: MessageFns<KeepAliveResponse> = {
         : isSet(object.expires_at)
         ? fromJsonTimestamp(object.expires_at)
         : undefined,
+      releaseAt: isSet(object.releaseAt)
+        ? fromJsonTimestamp(object.releaseAt)
+        : isSet(object.release_at)
+        ? fromJsonTimestamp(object.release_at)
+        : undefined,
     };
   },
 
@@ -936,6 +1326,9 @@ export const KeepAliveResponse: MessageFns<KeepAliveResponse> = {
     const obj: any = {};
     if (message.expiresAt !== undefined) {
       obj.expiresAt = message.expiresAt.toISOString();
+    }
+    if (message.releaseAt !== undefined) {
+      obj.releaseAt = message.releaseAt.toISOString();
     }
     return obj;
   },
@@ -946,6 +1339,605 @@ export const KeepAliveResponse: MessageFns<KeepAliveResponse> = {
   fromPartial(object: DeepPartial<KeepAliveResponse>): KeepAliveResponse {
     const message = createBaseKeepAliveResponse();
     message.expiresAt = object.expiresAt ?? undefined;
+    message.releaseAt = object.releaseAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseStatsRequest(): StatsRequest {
+  return {};
+}
+
+export const StatsRequest: MessageFns<StatsRequest> = {
+  encode(_: StatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): StatsRequest {
+    return {};
+  },
+
+  toJSON(_: StatsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<StatsRequest>): StatsRequest {
+    return StatsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<StatsRequest>): StatsRequest {
+    const message = createBaseStatsRequest();
+    return message;
+  },
+};
+
+function createBaseStatsResponse(): StatsResponse {
+  return { total: 0, available: 0, leased: 0, cooling: 0 };
+}
+
+export const StatsResponse: MessageFns<StatsResponse> = {
+  encode(message: StatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.total !== 0) {
+      writer.uint32(8).uint32(message.total);
+    }
+    if (message.available !== 0) {
+      writer.uint32(16).uint32(message.available);
+    }
+    if (message.leased !== 0) {
+      writer.uint32(24).uint32(message.leased);
+    }
+    if (message.cooling !== 0) {
+      writer.uint32(32).uint32(message.cooling);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.total = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.available = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.leased = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.cooling = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatsResponse {
+    return {
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+      available: isSet(object.available) ? globalThis.Number(object.available) : 0,
+      leased: isSet(object.leased) ? globalThis.Number(object.leased) : 0,
+      cooling: isSet(object.cooling) ? globalThis.Number(object.cooling) : 0,
+    };
+  },
+
+  toJSON(message: StatsResponse): unknown {
+    const obj: any = {};
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    if (message.available !== 0) {
+      obj.available = Math.round(message.available);
+    }
+    if (message.leased !== 0) {
+      obj.leased = Math.round(message.leased);
+    }
+    if (message.cooling !== 0) {
+      obj.cooling = Math.round(message.cooling);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StatsResponse>): StatsResponse {
+    return StatsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StatsResponse>): StatsResponse {
+    const message = createBaseStatsResponse();
+    message.total = object.total ?? 0;
+    message.available = object.available ?? 0;
+    message.leased = object.leased ?? 0;
+    message.cooling = object.cooling ?? 0;
+    return message;
+  },
+};
+
+function createBaseListRequest(): ListRequest {
+  return { pageSize: 0, pageToken: "", state: undefined };
+}
+
+export const ListRequest: MessageFns<ListRequest> = {
+  encode(message: ListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    if (message.state !== undefined) {
+      writer.uint32(24).int32(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+      state: isSet(object.state) ? keyStateFromJSON(object.state) : undefined,
+    };
+  },
+
+  toJSON(message: ListRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    if (message.state !== undefined) {
+      obj.state = keyStateToJSON(message.state);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListRequest>): ListRequest {
+    return ListRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListRequest>): ListRequest {
+    const message = createBaseListRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    message.state = object.state ?? undefined;
+    return message;
+  },
+};
+
+function createBaseKeyInfo(): KeyInfo {
+  return {
+    keyId: "",
+    isBlocked: false,
+    blockedAt: undefined,
+    createdAt: undefined,
+    expiresAt: undefined,
+    releaseAt: undefined,
+    state: 0,
+    ttl: undefined,
+    lease: undefined,
+  };
+}
+
+export const KeyInfo: MessageFns<KeyInfo> = {
+  encode(message: KeyInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyId !== "") {
+      writer.uint32(10).string(message.keyId);
+    }
+    if (message.isBlocked !== false) {
+      writer.uint32(16).bool(message.isBlocked);
+    }
+    if (message.blockedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.blockedAt), writer.uint32(26).fork()).join();
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(34).fork()).join();
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(42).fork()).join();
+    }
+    if (message.releaseAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.releaseAt), writer.uint32(50).fork()).join();
+    }
+    if (message.state !== 0) {
+      writer.uint32(56).int32(message.state);
+    }
+    if (message.ttl !== undefined) {
+      Duration.encode(message.ttl, writer.uint32(66).fork()).join();
+    }
+    if (message.lease !== undefined) {
+      writer.uint32(72).uint64(message.lease);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.isBlocked = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.blockedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.releaseAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.ttl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.lease = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeyInfo {
+    return {
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      isBlocked: isSet(object.isBlocked)
+        ? globalThis.Boolean(object.isBlocked)
+        : isSet(object.is_blocked)
+        ? globalThis.Boolean(object.is_blocked)
+        : false,
+      blockedAt: isSet(object.blockedAt)
+        ? fromJsonTimestamp(object.blockedAt)
+        : isSet(object.blocked_at)
+        ? fromJsonTimestamp(object.blocked_at)
+        : undefined,
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+      releaseAt: isSet(object.releaseAt)
+        ? fromJsonTimestamp(object.releaseAt)
+        : isSet(object.release_at)
+        ? fromJsonTimestamp(object.release_at)
+        : undefined,
+      state: isSet(object.state) ? keyStateFromJSON(object.state) : 0,
+      ttl: isSet(object.ttl) ? Duration.fromJSON(object.ttl) : undefined,
+      lease: isSet(object.lease) ? globalThis.Number(object.lease) : undefined,
+    };
+  },
+
+  toJSON(message: KeyInfo): unknown {
+    const obj: any = {};
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.isBlocked !== false) {
+      obj.isBlocked = message.isBlocked;
+    }
+    if (message.blockedAt !== undefined) {
+      obj.blockedAt = message.blockedAt.toISOString();
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    if (message.releaseAt !== undefined) {
+      obj.releaseAt = message.releaseAt.toISOString();
+    }
+    if (message.state !== 0) {
+      obj.state = keyStateToJSON(message.state);
+    }
+    if (message.ttl !== undefined) {
+      obj.ttl = Duration.toJSON(message.ttl);
+    }
+    if (message.lease !== undefined) {
+      obj.lease = Math.round(message.lease);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KeyInfo>): KeyInfo {
+    return KeyInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KeyInfo>): KeyInfo {
+    const message = createBaseKeyInfo();
+    message.keyId = object.keyId ?? "";
+    message.isBlocked = object.isBlocked ?? false;
+    message.blockedAt = object.blockedAt ?? undefined;
+    message.createdAt = object.createdAt ?? undefined;
+    message.expiresAt = object.expiresAt ?? undefined;
+    message.releaseAt = object.releaseAt ?? undefined;
+    message.state = object.state ?? 0;
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
+    message.lease = object.lease ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListResponse(): ListResponse {
+  return { keys: [], nextPageToken: "" };
+}
+
+export const ListResponse: MessageFns<ListResponse> = {
+  encode(message: ListResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.keys) {
+      KeyInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keys.push(KeyInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListResponse {
+    return {
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => KeyInfo.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListResponse): unknown {
+    const obj: any = {};
+    if (message.keys?.length) {
+      obj.keys = message.keys.map((e) => KeyInfo.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListResponse>): ListResponse {
+    return ListResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListResponse>): ListResponse {
+    const message = createBaseListResponse();
+    message.keys = object.keys?.map((e) => KeyInfo.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -953,9 +1945,11 @@ export const KeepAliveResponse: MessageFns<KeepAliveResponse> = {
 /**
  * TokenService creates, hands out and expires a pool of API keys.
  *
- * A key lives KEY_TTL (default 5 minutes) unless kept alive. Acquire hands out
- * one available key chosen uniformly at random and blocks it for BLOCK_TTL
- * (default 60 seconds) or until it is released. Every deadline is absolute:
+ * A key lives its lifetime (KEY_TTL, default 5 minutes, or the ttl it was
+ * created with) unless kept alive. Acquire hands out one available key chosen
+ * uniformly at random and leases it for BLOCK_TTL (default 60 seconds, or the
+ * block_ttl asked for) or until it is released; each lease has a number, the
+ * fencing token, larger than every lease before it. Every deadline is absolute:
  * the instant it has passed, every RPC sees the new state.
  *
  * The google.api.http options below are the REST contract: the REST shim
@@ -975,8 +1969,8 @@ export const TokenServiceService = {
     responseDeserialize: (value: Buffer): CreateResponse => CreateResponse.decode(value),
   },
   /**
-   * Acquire blocks one available key, chosen at random, and returns it.
-   * NOT_FOUND when no key is available.
+   * Acquire leases one available key, chosen at random, and returns it.
+   * NOT_FOUND when no key is available (after waiting up to `wait`, if asked).
    */
   acquire: {
     path: "/tokens.v1.TokenService/Acquire" as const,
@@ -997,7 +1991,7 @@ export const TokenServiceService = {
     responseSerialize: (value: GetResponse): Buffer => Buffer.from(GetResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetResponse => GetResponse.decode(value),
   },
-  /** Delete removes a key, blocked or not. */
+  /** Delete removes a key, whatever its state. */
   delete: {
     path: "/tokens.v1.TokenService/Delete" as const,
     requestStream: false as const,
@@ -1008,8 +2002,10 @@ export const TokenServiceService = {
     responseDeserialize: (value: Buffer): DeleteResponse => DeleteResponse.decode(value),
   },
   /**
-   * Release makes a blocked key available again. Releasing an available key
-   * succeeds and changes nothing.
+   * Release ends a key's lease: it is available again, or cooling for
+   * `cooldown` first. Releasing a key that is not leased succeeds and changes
+   * nothing, unless `lease` is given: then it must be the key's current lease,
+   * or the call is ABORTED and changes nothing.
    */
   release: {
     path: "/tokens.v1.TokenService/Release" as const,
@@ -1020,7 +2016,11 @@ export const TokenServiceService = {
     responseSerialize: (value: ReleaseResponse): Buffer => Buffer.from(ReleaseResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReleaseResponse => ReleaseResponse.decode(value),
   },
-  /** KeepAlive pushes the key's expiry to now + KEY_TTL. It does not unblock. */
+  /**
+   * KeepAlive pushes the key's expiry to now + its lifetime. It does not end
+   * a lease. With `lease` (the current one) it also renews the hold: release_at
+   * = now + that hold's block_ttl; with another lease it is ABORTED.
+   */
   keepAlive: {
     path: "/tokens.v1.TokenService/KeepAlive" as const,
     requestStream: false as const,
@@ -1030,27 +2030,63 @@ export const TokenServiceService = {
     responseSerialize: (value: KeepAliveResponse): Buffer => Buffer.from(KeepAliveResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): KeepAliveResponse => KeepAliveResponse.decode(value),
   },
+  /** Stats counts the pool's keys by state, in O(1). */
+  stats: {
+    path: "/tokens.v1.TokenService/Stats" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StatsRequest): Buffer => Buffer.from(StatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StatsRequest => StatsRequest.decode(value),
+    responseSerialize: (value: StatsResponse): Buffer => Buffer.from(StatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StatsResponse => StatsResponse.decode(value),
+  },
+  /**
+   * List pages through the pool's keys. Each page costs O(page_size), never a
+   * scan of the pool; a key present for the whole walk appears at least once.
+   */
+  list: {
+    path: "/tokens.v1.TokenService/List" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRequest): Buffer => Buffer.from(ListRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRequest => ListRequest.decode(value),
+    responseSerialize: (value: ListResponse): Buffer => Buffer.from(ListResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListResponse => ListResponse.decode(value),
+  },
 } as const;
 
 export interface TokenServiceServer extends UntypedServiceImplementation {
   /** Create makes a new available key. */
   create: handleUnaryCall<CreateRequest, CreateResponse>;
   /**
-   * Acquire blocks one available key, chosen at random, and returns it.
-   * NOT_FOUND when no key is available.
+   * Acquire leases one available key, chosen at random, and returns it.
+   * NOT_FOUND when no key is available (after waiting up to `wait`, if asked).
    */
   acquire: handleUnaryCall<AcquireRequest, AcquireResponse>;
   /** Get describes one key. */
   get: handleUnaryCall<GetRequest, GetResponse>;
-  /** Delete removes a key, blocked or not. */
+  /** Delete removes a key, whatever its state. */
   delete: handleUnaryCall<DeleteRequest, DeleteResponse>;
   /**
-   * Release makes a blocked key available again. Releasing an available key
-   * succeeds and changes nothing.
+   * Release ends a key's lease: it is available again, or cooling for
+   * `cooldown` first. Releasing a key that is not leased succeeds and changes
+   * nothing, unless `lease` is given: then it must be the key's current lease,
+   * or the call is ABORTED and changes nothing.
    */
   release: handleUnaryCall<ReleaseRequest, ReleaseResponse>;
-  /** KeepAlive pushes the key's expiry to now + KEY_TTL. It does not unblock. */
+  /**
+   * KeepAlive pushes the key's expiry to now + its lifetime. It does not end
+   * a lease. With `lease` (the current one) it also renews the hold: release_at
+   * = now + that hold's block_ttl; with another lease it is ABORTED.
+   */
   keepAlive: handleUnaryCall<KeepAliveRequest, KeepAliveResponse>;
+  /** Stats counts the pool's keys by state, in O(1). */
+  stats: handleUnaryCall<StatsRequest, StatsResponse>;
+  /**
+   * List pages through the pool's keys. Each page costs O(page_size), never a
+   * scan of the pool; a key present for the whole walk appears at least once.
+   */
+  list: handleUnaryCall<ListRequest, ListResponse>;
 }
 
 export interface TokenServiceClient extends Client {
@@ -1071,8 +2107,8 @@ export interface TokenServiceClient extends Client {
     callback: (error: ServiceError | null, response: CreateResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Acquire blocks one available key, chosen at random, and returns it.
-   * NOT_FOUND when no key is available.
+   * Acquire leases one available key, chosen at random, and returns it.
+   * NOT_FOUND when no key is available (after waiting up to `wait`, if asked).
    */
   acquire(
     request: AcquireRequest,
@@ -1102,7 +2138,7 @@ export interface TokenServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetResponse) => void,
   ): ClientUnaryCall;
-  /** Delete removes a key, blocked or not. */
+  /** Delete removes a key, whatever its state. */
   delete(
     request: DeleteRequest,
     callback: (error: ServiceError | null, response: DeleteResponse) => void,
@@ -1119,8 +2155,10 @@ export interface TokenServiceClient extends Client {
     callback: (error: ServiceError | null, response: DeleteResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Release makes a blocked key available again. Releasing an available key
-   * succeeds and changes nothing.
+   * Release ends a key's lease: it is available again, or cooling for
+   * `cooldown` first. Releasing a key that is not leased succeeds and changes
+   * nothing, unless `lease` is given: then it must be the key's current lease,
+   * or the call is ABORTED and changes nothing.
    */
   release(
     request: ReleaseRequest,
@@ -1137,7 +2175,11 @@ export interface TokenServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReleaseResponse) => void,
   ): ClientUnaryCall;
-  /** KeepAlive pushes the key's expiry to now + KEY_TTL. It does not unblock. */
+  /**
+   * KeepAlive pushes the key's expiry to now + its lifetime. It does not end
+   * a lease. With `lease` (the current one) it also renews the hold: release_at
+   * = now + that hold's block_ttl; with another lease it is ABORTED.
+   */
   keepAlive(
     request: KeepAliveRequest,
     callback: (error: ServiceError | null, response: KeepAliveResponse) => void,
@@ -1152,6 +2194,38 @@ export interface TokenServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: KeepAliveResponse) => void,
+  ): ClientUnaryCall;
+  /** Stats counts the pool's keys by state, in O(1). */
+  stats(
+    request: StatsRequest,
+    callback: (error: ServiceError | null, response: StatsResponse) => void,
+  ): ClientUnaryCall;
+  stats(
+    request: StatsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StatsResponse) => void,
+  ): ClientUnaryCall;
+  stats(
+    request: StatsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StatsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * List pages through the pool's keys. Each page costs O(page_size), never a
+   * scan of the pool; a key present for the whole walk appears at least once.
+   */
+  list(request: ListRequest, callback: (error: ServiceError | null, response: ListResponse) => void): ClientUnaryCall;
+  list(
+    request: ListRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListResponse) => void,
+  ): ClientUnaryCall;
+  list(
+    request: ListRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListResponse) => void,
   ): ClientUnaryCall;
 }
 
@@ -1192,6 +2266,17 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isSet(value: any): boolean {

@@ -2,24 +2,30 @@
 // @generated from file tokens/v1/tokens.proto (package tokens.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_annotations } from "../../google/api/annotations_pb";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_tokens_v1_access } from "./access_pb";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tokens/v1/tokens.proto.
  */
 export const file_tokens_v1_tokens: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0b2tlbnMvdjEvdG9rZW5zLnByb3RvEgl0b2tlbnMudjEiDwoNQ3JlYXRlUmVxdWVzdCIgCg5DcmVhdGVSZXNwb25zZRIOCgZrZXlfaWQYASABKAkiEAoOQWNxdWlyZVJlcXVlc3QiIQoPQWNxdWlyZVJlc3BvbnNlEg4KBmtleV9pZBgBIAEoCSIcCgpHZXRSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSLhAQoLR2V0UmVzcG9uc2USEgoKaXNfYmxvY2tlZBgBIAEoCBIuCgpibG9ja2VkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZWxlYXNlX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIfCg1EZWxldGVSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSIQCg5EZWxldGVSZXNwb25zZSIgCg5SZWxlYXNlUmVxdWVzdBIOCgZrZXlfaWQYASABKAkiEQoPUmVsZWFzZVJlc3BvbnNlIiIKEEtlZXBBbGl2ZVJlcXVlc3QSDgoGa2V5X2lkGAEgASgJIkMKEUtlZXBBbGl2ZVJlc3BvbnNlEi4KCmV4cGlyZXNfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wMqwECgxUb2tlblNlcnZpY2USUwoGQ3JlYXRlEhgudG9rZW5zLnYxLkNyZWF0ZVJlcXVlc3QaGS50b2tlbnMudjEuQ3JlYXRlUmVzcG9uc2UiFKjUGAKC0+STAgo6ASoiBS9rZXlzElMKB0FjcXVpcmUSGS50b2tlbnMudjEuQWNxdWlyZVJlcXVlc3QaGi50b2tlbnMudjEuQWNxdWlyZVJlc3BvbnNlIhGo1BgBgtPkkwIHEgUva2V5cxJQCgNHZXQSFS50b2tlbnMudjEuR2V0UmVxdWVzdBoWLnRva2Vucy52MS5HZXRSZXNwb25zZSIaqNQYAYLT5JMCEBIOL2tleXMve2tleV9pZH0SWQoGRGVsZXRlEhgudG9rZW5zLnYxLkRlbGV0ZVJlcXVlc3QaGS50b2tlbnMudjEuRGVsZXRlUmVzcG9uc2UiGqjUGAKC0+STAhAqDi9rZXlzL3trZXlfaWR9ElwKB1JlbGVhc2USGS50b2tlbnMudjEuUmVsZWFzZVJlcXVlc3QaGi50b2tlbnMudjEuUmVsZWFzZVJlc3BvbnNlIhqo1BgBgtPkkwIQGg4va2V5cy97a2V5X2lkfRJnCglLZWVwQWxpdmUSGy50b2tlbnMudjEuS2VlcEFsaXZlUmVxdWVzdBocLnRva2Vucy52MS5LZWVwQWxpdmVSZXNwb25zZSIfqNQYAYLT5JMCFRoTL2tlZXBhbGl2ZS97a2V5X2lkfWIGcHJvdG8z", [file_google_api_annotations, file_tokens_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("ChZ0b2tlbnMvdjEvdG9rZW5zLnByb3RvEgl0b2tlbnMudjEiNwoNQ3JlYXRlUmVxdWVzdBImCgN0dGwYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ieAoOQ3JlYXRlUmVzcG9uc2USDgoGa2V5X2lkGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKA3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJnCg5BY3F1aXJlUmVxdWVzdBIsCglibG9ja190dGwYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoEd2FpdBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJgCg9BY3F1aXJlUmVzcG9uc2USDgoGa2V5X2lkGAEgASgJEi4KCnJlbGVhc2VfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxlYXNlGAMgASgEIhwKCkdldFJlcXVlc3QSDgoGa2V5X2lkGAEgASgJIssCCgtHZXRSZXNwb25zZRISCgppc19ibG9ja2VkGAEgASgIEi4KCmJsb2NrZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJlbGVhc2VfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiIKBXN0YXRlGAYgASgOMhMudG9rZW5zLnYxLktleVN0YXRlEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgVsZWFzZRgIIAEoBEgAiAEBQggKBl9sZWFzZSIfCg1EZWxldGVSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSIQCg5EZWxldGVSZXNwb25zZSJrCg5SZWxlYXNlUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSEgoFbGVhc2UYAiABKARIAIgBARIrCghjb29sZG93bhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIICgZfbGVhc2UiEQoPUmVsZWFzZVJlc3BvbnNlIkAKEEtlZXBBbGl2ZVJlcXVlc3QSDgoGa2V5X2lkGAEgASgJEhIKBWxlYXNlGAIgASgESACIAQFCCAoGX2xlYXNlInMKEUtlZXBBbGl2ZVJlc3BvbnNlEi4KCmV4cGlyZXNfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJlbGVhc2VfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIg4KDFN0YXRzUmVxdWVzdCJSCg1TdGF0c1Jlc3BvbnNlEg0KBXRvdGFsGAEgASgNEhEKCWF2YWlsYWJsZRgCIAEoDRIOCgZsZWFzZWQYAyABKA0SDwoHY29vbGluZxgEIAEoDSJnCgtMaXN0UmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCRInCgVzdGF0ZRgDIAEoDjITLnRva2Vucy52MS5LZXlTdGF0ZUgAiAEBQggKBl9zdGF0ZSLXAgoHS2V5SW5mbxIOCgZrZXlfaWQYASABKAkSEgoKaXNfYmxvY2tlZBgCIAEoCBIuCgpibG9ja2VkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZWxlYXNlX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgVzdGF0ZRgHIAEoDjITLnRva2Vucy52MS5LZXlTdGF0ZRImCgN0dGwYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoFbGVhc2UYCSABKARIAIgBAUIICgZfbGVhc2UiSQoMTGlzdFJlc3BvbnNlEiAKBGtleXMYASADKAsyEi50b2tlbnMudjEuS2V5SW5mbxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqTQoIS2V5U3RhdGUSGQoVS0VZX1NUQVRFX1VOU1BFQ0lGSUVEEAASDQoJQVZBSUxBQkxFEAESCgoGTEVBU0VEEAISCwoHQ09PTElORxADMs0FCgxUb2tlblNlcnZpY2USUwoGQ3JlYXRlEhgudG9rZW5zLnYxLkNyZWF0ZVJlcXVlc3QaGS50b2tlbnMudjEuQ3JlYXRlUmVzcG9uc2UiFKjUGAKC0+STAgo6ASoiBS9rZXlzElMKB0FjcXVpcmUSGS50b2tlbnMudjEuQWNxdWlyZVJlcXVlc3QaGi50b2tlbnMudjEuQWNxdWlyZVJlc3BvbnNlIhGo1BgBgtPkkwIHEgUva2V5cxJQCgNHZXQSFS50b2tlbnMudjEuR2V0UmVxdWVzdBoWLnRva2Vucy52MS5HZXRSZXNwb25zZSIaqNQYAYLT5JMCEBIOL2tleXMve2tleV9pZH0SWQoGRGVsZXRlEhgudG9rZW5zLnYxLkRlbGV0ZVJlcXVlc3QaGS50b2tlbnMudjEuRGVsZXRlUmVzcG9uc2UiGqjUGAKC0+STAhAqDi9rZXlzL3trZXlfaWR9ElwKB1JlbGVhc2USGS50b2tlbnMudjEuUmVsZWFzZVJlcXVlc3QaGi50b2tlbnMudjEuUmVsZWFzZVJlc3BvbnNlIhqo1BgBgtPkkwIQGg4va2V5cy97a2V5X2lkfRJnCglLZWVwQWxpdmUSGy50b2tlbnMudjEuS2VlcEFsaXZlUmVxdWVzdBocLnRva2Vucy52MS5LZWVwQWxpdmVSZXNwb25zZSIfqNQYAYLT5JMCFRoTL2tlZXBhbGl2ZS97a2V5X2lkfRJOCgVTdGF0cxIXLnRva2Vucy52MS5TdGF0c1JlcXVlc3QaGC50b2tlbnMudjEuU3RhdHNSZXNwb25zZSISqNQYAoLT5JMCCBIGL3N0YXRzEk8KBExpc3QSFi50b2tlbnMudjEuTGlzdFJlcXVlc3QaFy50b2tlbnMudjEuTGlzdFJlc3BvbnNlIhao1BgCgtPkkwIMEgova2V5czpsaXN0YgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_tokens_v1_access]);
 
 /**
  * @generated from message tokens.v1.CreateRequest
  */
 export type CreateRequest = Message<"tokens.v1.CreateRequest"> & {
+  /**
+   * The key's lifetime: KEY_TTL when unset; clamped to [1s, MAX_KEY_TTL].
+   *
+   * @generated from field: google.protobuf.Duration ttl = 1;
+   */
+  ttl?: Duration | undefined;
 };
 
 /**
@@ -39,6 +45,20 @@ export type CreateResponse = Message<"tokens.v1.CreateResponse"> & {
    * @generated from field: string key_id = 1;
    */
   keyId: string;
+
+  /**
+   * When the key is deleted unless kept alive.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 2;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * The lifetime granted (after clamping): what KeepAlive renews to.
+   *
+   * @generated from field: google.protobuf.Duration ttl = 3;
+   */
+  ttl?: Duration | undefined;
 };
 
 /**
@@ -52,6 +72,20 @@ export const CreateResponseSchema: GenMessage<CreateResponse> = /*@__PURE__*/
  * @generated from message tokens.v1.AcquireRequest
  */
 export type AcquireRequest = Message<"tokens.v1.AcquireRequest"> & {
+  /**
+   * This hold's length: BLOCK_TTL when unset; clamped to [1s, MAX_BLOCK_TTL].
+   *
+   * @generated from field: google.protobuf.Duration block_ttl = 1;
+   */
+  blockTtl?: Duration | undefined;
+
+  /**
+   * With no key available, wait up to this long for one (clamped to
+   * MAX_ACQUIRE_WAIT); unset or zero: answer at once.
+   *
+   * @generated from field: google.protobuf.Duration wait = 2;
+   */
+  wait?: Duration | undefined;
 };
 
 /**
@@ -69,6 +103,20 @@ export type AcquireResponse = Message<"tokens.v1.AcquireResponse"> & {
    * @generated from field: string key_id = 1;
    */
   keyId: string;
+
+  /**
+   * When the hold ends by itself.
+   *
+   * @generated from field: google.protobuf.Timestamp release_at = 2;
+   */
+  releaseAt?: Timestamp | undefined;
+
+  /**
+   * The fencing token: larger than every lease the pool handed out before.
+   *
+   * @generated from field: uint64 lease = 3;
+   */
+  lease: bigint;
 };
 
 /**
@@ -102,12 +150,14 @@ export const GetRequestSchema: GenMessage<GetRequest> = /*@__PURE__*/
  */
 export type GetResponse = Message<"tokens.v1.GetResponse"> & {
   /**
+   * True while the key is LEASED or COOLING.
+   *
    * @generated from field: bool is_blocked = 1;
    */
   isBlocked: boolean;
 
   /**
-   * Set while the key is blocked.
+   * Set while blocked: when the lease (or the cooldown) began.
    *
    * @generated from field: google.protobuf.Timestamp blocked_at = 2;
    */
@@ -126,11 +176,30 @@ export type GetResponse = Message<"tokens.v1.GetResponse"> & {
   expiresAt?: Timestamp | undefined;
 
   /**
-   * When a blocked key is released by time; set while the key is blocked.
+   * Set while blocked: when the lease or the cooldown ends by itself.
    *
    * @generated from field: google.protobuf.Timestamp release_at = 5;
    */
   releaseAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: tokens.v1.KeyState state = 6;
+   */
+  state: KeyState;
+
+  /**
+   * The key's lifetime: what KeepAlive renews to.
+   *
+   * @generated from field: google.protobuf.Duration ttl = 7;
+   */
+  ttl?: Duration | undefined;
+
+  /**
+   * The current lease while LEASED.
+   *
+   * @generated from field: optional uint64 lease = 8;
+   */
+  lease?: bigint | undefined;
 };
 
 /**
@@ -178,6 +247,21 @@ export type ReleaseRequest = Message<"tokens.v1.ReleaseRequest"> & {
    * @generated from field: string key_id = 1;
    */
   keyId: string;
+
+  /**
+   * When given, the call applies only to this lease (else ABORTED).
+   *
+   * @generated from field: optional uint64 lease = 2;
+   */
+  lease?: bigint | undefined;
+
+  /**
+   * Cool the key down for this long before it is available again (clamped to
+   * MAX_BLOCK_TTL); unset or zero: available at once.
+   *
+   * @generated from field: google.protobuf.Duration cooldown = 3;
+   */
+  cooldown?: Duration | undefined;
 };
 
 /**
@@ -208,6 +292,14 @@ export type KeepAliveRequest = Message<"tokens.v1.KeepAliveRequest"> & {
    * @generated from field: string key_id = 1;
    */
   keyId: string;
+
+  /**
+   * When given, the call applies only to this lease (else ABORTED), and
+   * renews its hold too.
+   *
+   * @generated from field: optional uint64 lease = 2;
+   */
+  lease?: bigint | undefined;
 };
 
 /**
@@ -227,6 +319,13 @@ export type KeepAliveResponse = Message<"tokens.v1.KeepAliveResponse"> & {
    * @generated from field: google.protobuf.Timestamp expires_at = 1;
    */
   expiresAt?: Timestamp | undefined;
+
+  /**
+   * When the key's lease or cooldown ends; unset while it is available.
+   *
+   * @generated from field: google.protobuf.Timestamp release_at = 2;
+   */
+  releaseAt?: Timestamp | undefined;
 };
 
 /**
@@ -237,11 +336,216 @@ export const KeepAliveResponseSchema: GenMessage<KeepAliveResponse> = /*@__PURE_
   messageDesc(file_tokens_v1_tokens, 11);
 
 /**
+ * @generated from message tokens.v1.StatsRequest
+ */
+export type StatsRequest = Message<"tokens.v1.StatsRequest"> & {
+};
+
+/**
+ * Describes the message tokens.v1.StatsRequest.
+ * Use `create(StatsRequestSchema)` to create a new message.
+ */
+export const StatsRequestSchema: GenMessage<StatsRequest> = /*@__PURE__*/
+  messageDesc(file_tokens_v1_tokens, 12);
+
+/**
+ * @generated from message tokens.v1.StatsResponse
+ */
+export type StatsResponse = Message<"tokens.v1.StatsResponse"> & {
+  /**
+   * @generated from field: uint32 total = 1;
+   */
+  total: number;
+
+  /**
+   * @generated from field: uint32 available = 2;
+   */
+  available: number;
+
+  /**
+   * @generated from field: uint32 leased = 3;
+   */
+  leased: number;
+
+  /**
+   * @generated from field: uint32 cooling = 4;
+   */
+  cooling: number;
+};
+
+/**
+ * Describes the message tokens.v1.StatsResponse.
+ * Use `create(StatsResponseSchema)` to create a new message.
+ */
+export const StatsResponseSchema: GenMessage<StatsResponse> = /*@__PURE__*/
+  messageDesc(file_tokens_v1_tokens, 13);
+
+/**
+ * @generated from message tokens.v1.ListRequest
+ */
+export type ListRequest = Message<"tokens.v1.ListRequest"> & {
+  /**
+   * At most 1000; 100 when unset or zero.
+   *
+   * @generated from field: uint32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the page before; empty for the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+
+  /**
+   * Only keys in this state; every key when unset.
+   *
+   * @generated from field: optional tokens.v1.KeyState state = 3;
+   */
+  state?: KeyState | undefined;
+};
+
+/**
+ * Describes the message tokens.v1.ListRequest.
+ * Use `create(ListRequestSchema)` to create a new message.
+ */
+export const ListRequestSchema: GenMessage<ListRequest> = /*@__PURE__*/
+  messageDesc(file_tokens_v1_tokens, 14);
+
+/**
+ * KeyInfo is one key as List describes it: GetResponse's fields and the id.
+ *
+ * @generated from message tokens.v1.KeyInfo
+ */
+export type KeyInfo = Message<"tokens.v1.KeyInfo"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * @generated from field: bool is_blocked = 2;
+   */
+  isBlocked: boolean;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp blocked_at = 3;
+   */
+  blockedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 4;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 5;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp release_at = 6;
+   */
+  releaseAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: tokens.v1.KeyState state = 7;
+   */
+  state: KeyState;
+
+  /**
+   * @generated from field: google.protobuf.Duration ttl = 8;
+   */
+  ttl?: Duration | undefined;
+
+  /**
+   * @generated from field: optional uint64 lease = 9;
+   */
+  lease?: bigint | undefined;
+};
+
+/**
+ * Describes the message tokens.v1.KeyInfo.
+ * Use `create(KeyInfoSchema)` to create a new message.
+ */
+export const KeyInfoSchema: GenMessage<KeyInfo> = /*@__PURE__*/
+  messageDesc(file_tokens_v1_tokens, 15);
+
+/**
+ * @generated from message tokens.v1.ListResponse
+ */
+export type ListResponse = Message<"tokens.v1.ListResponse"> & {
+  /**
+   * May hold fewer than page_size keys (even none) while more pages follow:
+   * a page looks at a bounded stretch of the pool.
+   *
+   * @generated from field: repeated tokens.v1.KeyInfo keys = 1;
+   */
+  keys: KeyInfo[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message tokens.v1.ListResponse.
+ * Use `create(ListResponseSchema)` to create a new message.
+ */
+export const ListResponseSchema: GenMessage<ListResponse> = /*@__PURE__*/
+  messageDesc(file_tokens_v1_tokens, 16);
+
+/**
+ * KeyState is where a key is in its lease cycle.
+ *
+ * @generated from enum tokens.v1.KeyState
+ */
+export enum KeyState {
+  /**
+   * @generated from enum value: KEY_STATE_UNSPECIFIED = 0;
+   */
+  KEY_STATE_UNSPECIFIED = 0,
+
+  /**
+   * Acquire may hand it out.
+   *
+   * @generated from enum value: AVAILABLE = 1;
+   */
+  AVAILABLE = 1,
+
+  /**
+   * Acquired, held by a caller until released or release_at.
+   *
+   * @generated from enum value: LEASED = 2;
+   */
+  LEASED = 2,
+
+  /**
+   * Released with a cooldown: available again by itself at release_at.
+   *
+   * @generated from enum value: COOLING = 3;
+   */
+  COOLING = 3,
+}
+
+/**
+ * Describes the enum tokens.v1.KeyState.
+ */
+export const KeyStateSchema: GenEnum<KeyState> = /*@__PURE__*/
+  enumDesc(file_tokens_v1_tokens, 0);
+
+/**
  * TokenService creates, hands out and expires a pool of API keys.
  *
- * A key lives KEY_TTL (default 5 minutes) unless kept alive. Acquire hands out
- * one available key chosen uniformly at random and blocks it for BLOCK_TTL
- * (default 60 seconds) or until it is released. Every deadline is absolute:
+ * A key lives its lifetime (KEY_TTL, default 5 minutes, or the ttl it was
+ * created with) unless kept alive. Acquire hands out one available key chosen
+ * uniformly at random and leases it for BLOCK_TTL (default 60 seconds, or the
+ * block_ttl asked for) or until it is released; each lease has a number, the
+ * fencing token, larger than every lease before it. Every deadline is absolute:
  * the instant it has passed, every RPC sees the new state.
  *
  * The google.api.http options below are the REST contract: the REST shim
@@ -262,8 +566,8 @@ export const TokenService: GenService<{
     output: typeof CreateResponseSchema;
   },
   /**
-   * Acquire blocks one available key, chosen at random, and returns it.
-   * NOT_FOUND when no key is available.
+   * Acquire leases one available key, chosen at random, and returns it.
+   * NOT_FOUND when no key is available (after waiting up to `wait`, if asked).
    *
    * @generated from rpc tokens.v1.TokenService.Acquire
    */
@@ -283,7 +587,7 @@ export const TokenService: GenService<{
     output: typeof GetResponseSchema;
   },
   /**
-   * Delete removes a key, blocked or not.
+   * Delete removes a key, whatever its state.
    *
    * @generated from rpc tokens.v1.TokenService.Delete
    */
@@ -293,8 +597,10 @@ export const TokenService: GenService<{
     output: typeof DeleteResponseSchema;
   },
   /**
-   * Release makes a blocked key available again. Releasing an available key
-   * succeeds and changes nothing.
+   * Release ends a key's lease: it is available again, or cooling for
+   * `cooldown` first. Releasing a key that is not leased succeeds and changes
+   * nothing, unless `lease` is given: then it must be the key's current lease,
+   * or the call is ABORTED and changes nothing.
    *
    * @generated from rpc tokens.v1.TokenService.Release
    */
@@ -304,7 +610,9 @@ export const TokenService: GenService<{
     output: typeof ReleaseResponseSchema;
   },
   /**
-   * KeepAlive pushes the key's expiry to now + KEY_TTL. It does not unblock.
+   * KeepAlive pushes the key's expiry to now + its lifetime. It does not end
+   * a lease. With `lease` (the current one) it also renews the hold: release_at
+   * = now + that hold's block_ttl; with another lease it is ABORTED.
    *
    * @generated from rpc tokens.v1.TokenService.KeepAlive
    */
@@ -312,6 +620,27 @@ export const TokenService: GenService<{
     methodKind: "unary";
     input: typeof KeepAliveRequestSchema;
     output: typeof KeepAliveResponseSchema;
+  },
+  /**
+   * Stats counts the pool's keys by state, in O(1).
+   *
+   * @generated from rpc tokens.v1.TokenService.Stats
+   */
+  stats: {
+    methodKind: "unary";
+    input: typeof StatsRequestSchema;
+    output: typeof StatsResponseSchema;
+  },
+  /**
+   * List pages through the pool's keys. Each page costs O(page_size), never a
+   * scan of the pool; a key present for the whole walk appears at least once.
+   *
+   * @generated from rpc tokens.v1.TokenService.List
+   */
+  list: {
+    methodKind: "unary";
+    input: typeof ListRequestSchema;
+    output: typeof ListResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tokens_v1_tokens, 0);

@@ -1,0 +1,113 @@
+import { grownCapacity } from "./indexed-heap";
+
+/** A slot's state. FREE: no key in it. */
+export const FREE = 0;
+export const AVAILABLE = 1;
+export const LEASED = 2;
+export const COOLING = 3;
+export type SlotState = typeof FREE | typeof AVAILABLE | typeof LEASED | typeof COOLING;
+
+/** The per-slot fields, side by side in one Float64Array: a slot's read touches one cache line. */
+export const CREATED = 0;
+export const EXPIRES = 1;
+/** When the lease or cooldown began; NaN while available. */
+export const BLOCKED = 2;
+/** When the lease or cooldown ends; NaN while available. */
+export const RELEASE = 3;
+/** The key's lifetime (ms): what KeepAlive renews to. */
+export const TTL = 4;
+/** The current hold's length (ms): what KeepAlive with the lease renews it by. NaN unless leased. */
+export const HOLD = 5;
+/** The current lease number; NaN unless leased. */
+export const LEASE = 6;
+const FIELDS = 8; // 7 used, padded to a power of two: a slot is 64 bytes, one cache line
+
+/**
+ * The pool's storage, struct-of-arrays on typed arrays (no object per key): per-slot
+ * instants and numbers, a state byte, a stack of free slots, and the available keys
+ * in a dense array with swap-remove, so a uniform random pick is one index. Every
+ * method is O(1) (amortised for growth); it knows no rules, only where things are.
+ */
+export class KeySlots {
+  fields = new Float64Array(FIELDS * 16);
+  state = new Uint8Array(16);
+  /** Slots handed out so far (in use or free): slots [0, slotCount) exist. */
+  slotCount = 0;
+  private free = new Int32Array(16);
+  private freeCount = 0;
+  /** availableAt[slot] is the slot's index in `available`, or -1. */
+  private availableAt = new Int32Array(16).fill(-1);
+  private available = new Int32Array(16);
+  availableCount = 0;
+
+  get(slot: number, field: number): number {
+    return this.fields[FIELDS * slot + field] as number;
+  }
+
+  set(slot: number, field: number, value: number): void {
+    this.fields[FIELDS * slot + field] = value;
+  }
+
+  stateOf(slot: number): SlotState {
+    return this.state[slot] as SlotState;
+  }
+
+  /** A slot for a new key: a freed one if any (its fields are the caller's to set). */
+  allocate(): number {
+    if (this.freeCount > 0) {
+      this.freeCount -= 1;
+      return this.free[this.freeCount] as number;
+    }
+    const slot = this.slotCount;
+    this.slotCount += 1;
+    if (FIELDS * slot + FIELDS > this.fields.length) this.fields = grow(this.fields, FIELDS * slot + FIELDS);
+    if (slot >= this.state.length) this.state = grow(this.state, slot + 1);
+    if (slot >= this.availableAt.length) this.availableAt = grow(this.availableAt, slot + 1, -1);
+    // Room for every slot ever made to be free at once, grown with the slots: freeing never allocates.
+    if (slot >= this.free.length) this.free = grow(this.free, slot + 1);
+    return slot;
+  }
+
+  release(slot: number): void {
+    this.makeUnavailable(slot);
+    this.state[slot] = FREE;
+    this.free[this.freeCount] = slot;
+    this.freeCount += 1;
+  }
+
+  /** The slot at a uniformly random index of the available keys (`random` in [0, 1)). */
+  pickAvailable(random: number): number {
+    return this.available[Math.floor(random * this.availableCount)] as number;
+  }
+
+  makeAvailable(slot: number): void {
+    this.state[slot] = AVAILABLE;
+    if ((this.availableAt[slot] as number) >= 0) return;
+    if (this.availableCount === this.available.length) this.available = grow(this.available, this.availableCount + 1);
+    this.available[this.availableCount] = slot;
+    this.availableAt[slot] = this.availableCount;
+    this.availableCount += 1;
+  }
+
+  /** Swap-remove from the dense available array: O(1). The caller sets the new state. */
+  makeUnavailable(slot: number): void {
+    const at = this.availableAt[slot] as number;
+    if (at < 0) return;
+    const last = this.availableCount - 1;
+    const moved = this.available[last] as number;
+    this.available[at] = moved;
+    this.availableAt[moved] = at;
+    this.availableAt[slot] = -1;
+    this.availableCount = last;
+  }
+}
+
+type Growable = Float64Array | Int32Array | Uint8Array;
+
+/** A copy of `array` with room for at least `needed` entries (doubling: amortised O(1)). */
+export function grow<T extends Growable>(array: T, needed: number, fill = 0): T {
+  const bigger = new (array.constructor as new (length: number) => T)(grownCapacity(array.length, needed));
+  if (fill !== 0) bigger.fill(fill);
+  bigger.set(array);
+  return bigger;
+}

@@ -1,0 +1,154 @@
+import type { Clock } from "../core/clock";
+import { DomainError, isDomainError } from "../core/errors";
+import type { AcquireOptions, KeyRecord, KeyStore } from "../store/port";
+import { CallError, Code } from "./status";
+
+interface Waiter {
+  readonly options: AcquireOptions;
+  readonly signal: AbortSignal;
+  readonly resolve: (record: KeyRecord) => void;
+  readonly reject: (error: unknown) => void;
+  /** Set once the waiter has its answer, or is gone (cancelled, timed out). */
+  done: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Acquires that wait for a key, first come, first served on this instance. A waiter
+ * queues only when no key is available; whenever the store says a key may have
+ * become available (this instance's calls, any instance's on Redis, or the end of a
+ * lease or cooldown, for which one timer is armed at the earliest end), the queue is
+ * served from its head. A waiter that is cancelled (the caller cancelled or
+ * disconnected) or times out leaves the queue; a key acquired for a caller that is
+ * gone by then is released at once, with its lease: no key is left to a caller
+ * that is not there.
+ */
+export class Waiters {
+  private readonly queue: Waiter[] = [];
+  private serving = false;
+  private again = false;
+  private releaseTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: KeyStore,
+    private readonly clock: Clock,
+  ) {
+    store.onKeyFreed(() => this.serve());
+  }
+
+  /** Waiting callers now (for tests and metrics). */
+  get size(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Acquires a key, waiting up to `waitMs` when none is available (0: not at all).
+   * Rejects with no_available_key on timeout, CANCELLED when `signal` aborts first.
+   */
+  async acquire(options: AcquireOptions, waitMs: number, signal: AbortSignal): Promise<KeyRecord> {
+    // Newcomers that wait join the queue behind those already waiting: first come, first served.
+    if (waitMs <= 0 || this.queue.length === 0) {
+      try {
+        return await this.handOver(await this.store.acquire(options), signal);
+      } catch (error) {
+        if (waitMs <= 0 || !isDomainError(error) || error.kind !== "no_available_key") throw error;
+      }
+    }
+    if (signal.aborted) throw cancelled();
+    return new Promise<KeyRecord>((resolve, reject) => {
+      const waiter: Waiter = { options, signal, resolve, reject, done: false, timer: undefined };
+      const leave = (error: unknown): void => {
+        if (waiter.done) return;
+        waiter.done = true;
+        clearTimeout(waiter.timer);
+        const at = this.queue.indexOf(waiter);
+        if (at >= 0) this.queue.splice(at, 1);
+        reject(error);
+      };
+      waiter.timer = setTimeout(() => leave(new DomainError("no_available_key", "no key became available in time")), waitMs);
+      signal.addEventListener("abort", () => leave(cancelled()), { once: true });
+      this.queue.push(waiter);
+      this.armReleaseTimer();
+    });
+  }
+
+  /** Serves the queue from its head while keys can be acquired; one pass at a time. */
+  private serve(): void {
+    if (this.serving) {
+      this.again = true;
+      return;
+    }
+    if (this.queue.length === 0) return;
+    this.serving = true;
+    void this.serveQueue().finally(() => {
+      this.serving = false;
+      if (this.again) {
+        this.again = false;
+        this.serve();
+      } else {
+        this.armReleaseTimer();
+      }
+    });
+  }
+
+  private async serveQueue(): Promise<void> {
+    for (;;) {
+      const head = this.queue[0];
+      if (head === undefined) return;
+      let record: KeyRecord;
+      try {
+        record = await this.store.acquire(head.options);
+      } catch (error) {
+        if (isDomainError(error) && error.kind === "no_available_key") return;
+        // Anything else (the store is down): this waiter gets it; the others wait on.
+        this.queue.shift();
+        head.done = true;
+        clearTimeout(head.timer);
+        head.reject(error);
+        continue;
+      }
+      if (this.queue[0] === head) this.queue.shift();
+      if (head.done) {
+        // Gone while the key was being acquired for it: give the key straight back.
+        await this.giveBack(record);
+        continue;
+      }
+      head.done = true;
+      clearTimeout(head.timer);
+      head.resolve(record);
+    }
+  }
+
+  /** A key acquired for a caller: theirs, unless they are gone already (then released). */
+  private async handOver(record: KeyRecord, signal: AbortSignal): Promise<KeyRecord> {
+    if (!signal.aborted) return record;
+    await this.giveBack(record);
+    throw cancelled();
+  }
+
+  private async giveBack(record: KeyRecord): Promise<void> {
+    await this.store.release(record.keyId, record.lease === null ? {} : { lease: record.lease }).catch(() => undefined);
+  }
+
+  /**
+   * With callers waiting, one timer at the earliest end of a lease or cooldown: that
+   * key frees itself then, and on Redis no instance may be there to say so at once.
+   */
+  private armReleaseTimer(): void {
+    clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
+    if (this.queue.length === 0) return;
+    void this.store.nextRelease().then(
+      (at) => {
+        if (this.queue.length === 0 || !Number.isFinite(at)) return;
+        clearTimeout(this.releaseTimer);
+        this.releaseTimer = setTimeout(() => this.serve(), Math.min(Math.max(0, at - this.clock.now()), 2 ** 31 - 1));
+      },
+      () => undefined,
+    );
+  }
+}
+
+function cancelled(): CallError {
+  return new CallError(Code.CANCELLED, "the caller cancelled the call");
+}
