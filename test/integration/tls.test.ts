@@ -125,7 +125,7 @@ describe("TLS and mutual TLS on both transports", function () {
       const { keyId } = created.body as { keyId: string };
       expect(await httpsRequest(h.app.httpAddress, `/keys/${keyId}`, tls)).to.deep.equal({
         status: 200,
-        body: { isBlocked: false, blockedAt: null, createdAt: "2026-11-25T14:03:07.123Z", expiresAt: "2026-11-25T14:08:07.123Z", releaseAt: null },
+        body: { isBlocked: false, blockedAt: null, createdAt: "2026-11-25T14:03:07.123Z", expiresAt: "2026-11-25T14:08:07.123Z", releaseAt: null, state: "AVAILABLE", ttl: "300s", lease: null },
       });
       expect(await errorCodeOf(httpRequest(h.app.httpAddress, "/healthz"))).to.equal("ECONNRESET");
     });
