@@ -7,6 +7,7 @@
  * the generated types and the raw callback client are re-exported as they are.
  */
 import { type CallOptions, ChannelCredentials, type ChannelOptions, Metadata, type ServiceError } from "@grpc/grpc-js";
+import * as generated from "./generated/tokens/v1/tokens";
 import { TokenServiceClient, TokenServiceService } from "./generated/tokens/v1/tokens";
 
 export * from "./generated/tokens/v1/tokens";
@@ -23,9 +24,13 @@ export interface CallSettings {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
-/** Every RPC as `(request, settings?) => Promise<response>`; failures reject with a grpc-js ServiceError. */
+/**
+ * Every RPC as `(request, settings?) => Promise<response>`; failures reject with a
+ * grpc-js ServiceError. A request names only the fields it sets, as protobuf means
+ * it: `list({})`, `release({ keyId, lease })`; the rest are their defaults.
+ */
 export type TokenClient = {
-  readonly [K in keyof Methods]: (request: RequestOf<K>, settings?: CallSettings) => Promise<ResponseOf<K>>;
+  readonly [K in keyof Methods]: (request: Partial<RequestOf<K>>, settings?: CallSettings) => Promise<ResponseOf<K>>;
 } & {
   /** The generated callback client, for streaming-style or advanced use. */
   readonly raw: TokenServiceClient;
@@ -61,9 +66,18 @@ export function createTokenClient(address: string, options: TokenClientOptions =
   const authorization = options.token === undefined ? undefined : `Bearer ${options.token}`;
   const client: Record<string, unknown> = { raw, close: () => raw.close() };
   for (const name of Object.keys(TokenServiceService)) {
-    client[name] = (request: unknown, settings: CallSettings = {}) => callUnary(raw, name, request, settings, authorization);
+    const complete = requestTypeOf(name);
+    client[name] = (request: unknown, settings: CallSettings = {}) => callUnary(raw, name, complete(request), settings, authorization);
   }
   return client as TokenClient;
+}
+
+/** The generated `fromPartial` of a method's request (`keepAlive` → KeepAliveRequest), which fills in defaults. */
+function requestTypeOf(method: string): (partial: unknown) => unknown {
+  const name = `${method.charAt(0).toUpperCase()}${method.slice(1)}Request`;
+  const type = (generated as Record<string, unknown>)[name] as { fromPartial?: (partial: unknown) => unknown } | undefined;
+  if (typeof type?.fromPartial !== "function") throw new Error(`no generated ${name} for the method ${method}`);
+  return type.fromPartial.bind(type);
 }
 
 type UnaryCallback = (error: ServiceError | null, response: unknown) => void;

@@ -13,7 +13,14 @@ export function keyActivity(logger: Logger, metrics: ServiceMetrics): (event: St
     metrics.keyEvent(event.type);
     if (!logger.isLevelEnabled("info")) return;
     logger.info(
-      { event: event.type, key: fingerprint(event.keyId), at: new Date(event.at).toISOString(), ...(event.by === undefined ? {} : { by: event.by }) },
+      {
+        event: event.type,
+        key: fingerprint(event.keyId),
+        at: new Date(event.at).toISOString(),
+        // The lease number is no secret: it fences, it does not grant (a caller needs the key id too).
+        ...(event.lease === undefined ? {} : { lease: event.lease }),
+        ...(event.by === undefined ? {} : { by: event.by }),
+      },
       "key event",
     );
   };

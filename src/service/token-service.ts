@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { type Duration, durationFromMs, durationMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type Duration, durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { DomainError } from "../core/errors";
 import { checkKeyId } from "../core/key-id";
 import type { KeyRecord, KeyState as PoolKeyState } from "../core/key-pool";
@@ -20,8 +20,16 @@ const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
 
 const timestampOrUnset = (ms: number | null) => (ms === null ? undefined : timestampFromMs(ms));
-/** A Duration a caller sent, as ms (undefined when unset); the store's rules judge its value. */
-const msOf = (duration: Duration | undefined): number | undefined => (duration === undefined ? undefined : durationMs(duration));
+/**
+ * A Duration a caller sent, as whole ms (undefined when unset); the store's rules
+ * judge its value. Rounded up: deadlines are whole milliseconds, and a hold or
+ * cooldown is never shorter than asked.
+ */
+function msOf(duration: Duration | undefined): number | undefined {
+  if (duration === undefined) return undefined;
+  const ms = Number(duration.seconds) * 1000 + duration.nanos / 1_000_000;
+  return ms > 0 ? Math.ceil(ms) : ms; // a negative one stays negative, for the store to refuse
+}
 const leaseOf = (lease: bigint | undefined): number | undefined => (lease === undefined ? undefined : Number(lease));
 
 const STATE_OF: Readonly<Record<PoolKeyState, KeyState>> = { available: KeyState.AVAILABLE, leased: KeyState.LEASED, cooling: KeyState.COOLING };
@@ -79,11 +87,19 @@ export function tokenServiceHandlers(parts: TokenServiceParts): ServiceHandlers<
     },
     list: async (request) => {
       const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.pageSize, MAX_PAGE_SIZE);
-      const state = request.state === undefined ? undefined : POOL_STATE_OF[request.state];
+      const state = stateFilterOf(request.state);
       const page = await store.list(request.pageToken, pageSize, state);
       return { keys: page.records.map((record) => ({ keyId: record.keyId, ...describe(record) })), nextPageToken: page.nextPageToken };
     },
   };
+}
+
+/** List's state filter: none when unset or UNSPECIFIED; a number outside the enum is a bad value. */
+function stateFilterOf(state: KeyState | undefined): PoolKeyState | undefined {
+  if (state === undefined || state === KeyState.KEY_STATE_UNSPECIFIED) return undefined;
+  const filter = POOL_STATE_OF[state];
+  if (filter === undefined) throw new DomainError("invalid_argument", "state must be AVAILABLE, LEASED or COOLING");
+  return filter;
 }
 
 export { TokenService };

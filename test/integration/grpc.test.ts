@@ -52,6 +52,19 @@ describe("gRPC TokenService over a real socket (manual clock)", () => {
     expect((await h.client.acquire({})).keyId).to.equal(keyId);
   });
 
+  it("rounds asked durations up to whole milliseconds, so every deadline is a whole millisecond", async () => {
+    const { keyId } = await h.client.create({ ttl: { seconds: 2, nanos: 500_001 } });
+    expect((await h.client.get({ keyId })).ttl).to.deep.equal({ seconds: 2, nanos: 1_000_000 });
+    const held = await h.client.acquire({ blockTtl: { seconds: 1, nanos: 1 } });
+    expect(held.releaseAt).to.deep.equal(new Date(clock.now() + 1001));
+    await h.client.release({ keyId, lease: held.lease, cooldown: { seconds: 0, nanos: 1_500_000 } });
+    expect((await h.client.get({ keyId })).releaseAt).to.deep.equal(new Date(clock.now() + 2));
+    clock.advance(1);
+    expect((await h.client.get({ keyId })).state).to.equal(KeyState.COOLING);
+    clock.advance(1);
+    expect((await h.client.get({ keyId })).state).to.equal(KeyState.AVAILABLE);
+  });
+
   it("keeps a key alive, deletes it at expires_at exactly, and answers NOT_FOUND after", async () => {
     const { keyId } = await h.client.create({});
     clock.advance(200 * SECOND);

@@ -311,6 +311,26 @@ describe("REST gateway over real HTTP (manual clock)", function () {
       }
     });
 
+    it("an enum query value is a value's name or number, as grpc-gateway's runtime.Enum reads it; anything else is 400", async () => {
+      const available = await createKey();
+      const leased = await createKey();
+      await call("PUT", `/keys/${available}`);
+      const held = await h.client.acquire({});
+      expect([available, leased]).to.include(held.keyId);
+      for (const state of ["LEASED", "2"]) {
+        const res = await call("GET", `/keys:list?state=${state}`);
+        expect(res.status, res.text).to.equal(200);
+        const { keys } = res.json() as { keys: { keyId: string; state: string; lease: string }[] };
+        expect(keys.map(({ keyId, state, lease }) => ({ keyId, state, lease }))).to.deep.equal([{ keyId: held.keyId, state: "LEASED", lease: String(held.lease) }]);
+      }
+      for (const state of ["NOPE", "leased", "9", "-1", "2.0"]) expectError(await call("GET", `/keys:list?state=${state}`), 400, Code.INVALID_ARGUMENT);
+      for (const state of ["KEY_STATE_UNSPECIFIED", "0"]) {
+        const res = await call("GET", `/keys:list?state=${state}`);
+        expect((res.json() as { keys: unknown[] }).keys, "UNSPECIFIED filters nothing").to.have.length(2);
+      }
+      expect(await codeOf(h.client.list({ state: 9 as KeyState }))).to.equal(Code.INVALID_ARGUMENT);
+    });
+
     it("drops unknown JSON body fields (grpc-gateway's DiscardUnknown) and ignores bodies on routes that take none", async () => {
       const created = await call("POST", "/keys", { headers: { "content-type": "application/json" }, body: '{"foo":1,"bar":{"x":[1]}}' });
       expect(created.status, created.text).to.equal(201);

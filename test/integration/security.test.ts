@@ -119,10 +119,10 @@ describe("security: tokens, roles, rate limit, key-activity log", function () {
       clock.advance(60_000); // the hold ends
       await rest("GET", `/keys/${keyId}`, CLIENT_TOKEN); // applies it: AUTO_RELEASED
       const events = h.logs.filter((line) => line["msg"] === "key event");
-      expect(events.map((line) => [line["event"], line["by"]])).to.deep.equal([
-        ["CREATED", "ops"],
-        ["ACQUIRED", "worker-1"],
-        ["AUTO_RELEASED", undefined],
+      expect(events.map((line) => [line["event"], line["by"], line["lease"]])).to.deep.equal([
+        ["CREATED", "ops", undefined],
+        ["ACQUIRED", "worker-1", 1],
+        ["AUTO_RELEASED", undefined, 1],
       ]);
       for (const line of events) {
         expect(line["key"]).to.match(/^[0-9a-f]{12}$/);
