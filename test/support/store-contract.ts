@@ -596,6 +596,216 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
       });
     });
 
+    describe("leases, cooldowns and lifetimes (v2)", () => {
+      it("numbers every lease above every lease before it, the same key's included", async () => {
+        const store = await open();
+        const { keyId } = await store.create();
+        await store.create();
+        const leases: number[] = [];
+        for (let round = 0; round < 3; round += 1) {
+          const held = await store.acquire();
+          leases.push(held.lease as number);
+          if (held.keyId === keyId) await store.release(keyId, { lease: held.lease as number });
+        }
+        expect(leases.every((lease, i) => i === 0 || lease > (leases[i - 1] as number)), `${leases}`).to.equal(true);
+        expect(leases[0]).to.be.at.least(1);
+      });
+
+      it("a leased key reports its state, lease and lifetime; release clears the lease", async () => {
+        const store = await open();
+        const created = await store.create();
+        expect(plain(created)).to.include({ state: "available", ttlMs: KEY_TTL, lease: null });
+        const held = await store.acquire();
+        expect(plain(await store.get(created.keyId))).to.include({ state: "leased", lease: held.lease });
+        await store.release(created.keyId);
+        expect(plain(await store.get(created.keyId))).to.include({ state: "available", lease: null, blockedAt: null, releaseAt: null });
+      });
+
+      it("grants asked lifetimes and holds clamped to [1 s, max], and refuses negative ones", async () => {
+        const store = await open();
+        const short = await store.create({ ttlMs: 1 });
+        expect([short.ttlMs, short.expiresAt - t0]).to.deep.equal([1000, 1000]);
+        const long = await store.create({ ttlMs: MAX_KEY_TTL + 1 });
+        expect([long.ttlMs, long.expiresAt - t0]).to.deep.equal([MAX_KEY_TTL, MAX_KEY_TTL]);
+        const exact = await store.create({ ttlMs: 1234 });
+        expect(exact.expiresAt - t0).to.equal(1234);
+        await expectKind(store.create({ ttlMs: -1 }), "invalid_argument");
+        expect((await store.acquire({ blockTtlMs: 1 })).releaseAt).to.equal(t0 + 1000);
+        expect((await store.acquire({ blockTtlMs: MAX_BLOCK_TTL + 1 })).releaseAt).to.equal(t0 + MAX_BLOCK_TTL);
+        await expectKind(store.acquire({ blockTtlMs: -5 }), "invalid_argument");
+        expect((await store.counts()).leased, "a refused call changes nothing").to.equal(2);
+      });
+
+      it("keepAlive renews a key to its own lifetime, not KEY_TTL", async () => {
+        const store = await open();
+        const { keyId } = await store.create({ ttlMs: 4000 });
+        at(t0 + 3999);
+        expect((await store.keepAlive(keyId)).expiresAt).to.equal(t0 + 3999 + 4000);
+        at(t0 + 3999 + 3999);
+        expect((await store.get(keyId)).state).to.equal("available");
+        at(t0 + 3999 + 4000);
+        await expectKind(store.get(keyId), "not_found");
+      });
+
+      it("keepAlive with the current lease renews the hold to that lease's length; without one the hold is left alone", async () => {
+        const store = await open();
+        const { keyId } = await store.create({ ttlMs: 5000 });
+        const held = await store.acquire({ blockTtlMs: 1500 });
+        at(t0 + 200);
+        expect((await store.keepAlive(keyId)).releaseAt, "no lease: hold unchanged").to.equal(t0 + 1500);
+        at(t0 + 1499);
+        const renewed = await store.keepAlive(keyId, { lease: held.lease as number });
+        expect([renewed.releaseAt, renewed.expiresAt, renewed.lease]).to.deep.equal([t0 + 1499 + 1500, t0 + 1499 + 5000, held.lease]);
+        at(t0 + 1499 + 1499);
+        expect((await store.get(keyId)).state).to.equal("leased");
+        at(t0 + 1499 + 1500);
+        expect((await store.get(keyId)).state).to.equal("available");
+      });
+
+      it("fences: a stale lease can neither release nor keep alive the next holder's lease, and changes nothing", async () => {
+        const store = await open();
+        const { keyId } = await store.create();
+        const first = await store.acquire();
+        at(t0 + BLOCK_TTL); // the first hold ends by time
+        const second = await store.acquire();
+        expect(second.keyId).to.equal(keyId);
+        const before = plain(await store.get(keyId));
+        await expectKind(store.release(keyId, { lease: first.lease as number }), "lease_mismatch");
+        await expectKind(store.keepAlive(keyId, { lease: first.lease as number }), "lease_mismatch");
+        await expectKind(store.release(keyId, { lease: (second.lease as number) + 1 }), "lease_mismatch");
+        expect(plain(await store.get(keyId))).to.deep.equal(before);
+        await store.release(keyId, { lease: second.lease as number });
+        await expectKind(store.release(keyId, { lease: second.lease as number }), "lease_mismatch");
+        await expectKind(store.keepAlive(keyId, { lease: second.lease as number }), "lease_mismatch");
+        expect((await store.get(keyId)).state, "released, and a lease on an available key is refused").to.equal("available");
+      });
+
+      it("cools a released key down: cooling until releaseAt - 1, handed out again at releaseAt exactly", async () => {
+        const store = await open();
+        const { keyId } = await store.create();
+        const held = await store.acquire();
+        at(t0 + 10);
+        const cooling = await store.release(keyId, { lease: held.lease as number, cooldownMs: 500 });
+        expect(plain(cooling)).to.include({ state: "cooling", blockedAt: t0 + 10, releaseAt: t0 + 510, lease: null });
+        expect(await store.nextRelease()).to.equal(t0 + 510);
+        expect(await store.counts()).to.deep.equal({ total: 1, available: 0, leased: 0, cooling: 1 });
+        expect(plain(await store.release(keyId)), "releasing a cooling key changes nothing").to.include({ state: "cooling", releaseAt: t0 + 510 });
+        at(t0 + 509);
+        await expectKind(store.acquire(), "no_available_key");
+        expect((await store.get(keyId)).state).to.equal("cooling");
+        at(t0 + 510);
+        const again = await store.acquire();
+        expect([again.keyId, again.lease as number > (held.lease as number)]).to.deep.equal([keyId, true]);
+      });
+
+      it("clamps a cooldown to MAX_BLOCK_TTL; zero means none; negative is refused", async () => {
+        const store = await open();
+        const { keyId } = await store.create();
+        let held = await store.acquire();
+        await expectKind(store.release(keyId, { lease: held.lease as number, cooldownMs: -1 }), "invalid_argument");
+        expect((await store.get(keyId)).state, "a refused release changes nothing").to.equal("leased");
+        expect((await store.release(keyId, { cooldownMs: 0 })).state).to.equal("available");
+        held = await store.acquire();
+        expect((await store.release(keyId, { cooldownMs: MAX_BLOCK_TTL * 10 })).releaseAt).to.equal(t0 + MAX_BLOCK_TTL);
+      });
+
+      it("a key expires while cooling, and a cooldown never outlives the key", async () => {
+        const store = await open();
+        const { keyId } = await store.create();
+        await store.acquire();
+        at(t0 + KEY_TTL - 100);
+        await store.release(keyId, { cooldownMs: 500 });
+        at(t0 + KEY_TTL);
+        await expectKind(store.get(keyId), "not_found");
+        await expectKind(store.acquire(), "no_available_key");
+        expect(await store.counts()).to.deep.equal({ total: 0, available: 0, leased: 0, cooling: 0 });
+      });
+
+      it("nextRelease is the earliest end of a lease or cooldown, +Infinity with none", async () => {
+        const store = await open();
+        expect(await store.nextRelease()).to.equal(Number.POSITIVE_INFINITY);
+        await store.create();
+        await store.create();
+        await store.acquire({ blockTtlMs: 1800 });
+        const { keyId } = await store.acquire({ blockTtlMs: 1200 });
+        expect(await store.nextRelease()).to.equal(t0 + 1200);
+        await store.release(keyId);
+        expect(await store.nextRelease()).to.equal(t0 + 1800);
+      });
+
+      it("list pages through every key exactly once in a quiet pool, honours the state filter, and refuses foreign tokens", async () => {
+        const store = await open();
+        const ids = new Set<string>();
+        for (let i = 0; i < 23; i += 1) ids.add((await store.create()).keyId);
+        const leased = new Set([(await store.acquire()).keyId, (await store.acquire()).keyId]);
+        const seen: string[] = [];
+        const leasedSeen: string[] = [];
+        let token = "";
+        let pages = 0;
+        do {
+          const page = await store.list(token, 5);
+          expect(page.records.length).to.be.at.most(5);
+          for (const record of page.records) {
+            seen.push(record.keyId);
+            expect(record.state).to.equal(leased.has(record.keyId) ? "leased" : "available");
+          }
+          token = page.nextPageToken;
+          pages += 1;
+          expect(pages, "the walk ends").to.be.below(100);
+        } while (token !== "");
+        expect(new Set(seen)).to.deep.equal(ids);
+        token = "";
+        do {
+          const page = await store.list(token, 5, "leased");
+          leasedSeen.push(...page.records.map((record) => record.keyId));
+          token = page.nextPageToken;
+        } while (token !== "");
+        expect(new Set(leasedSeen)).to.deep.equal(leased);
+        await expectKind(store.list("not-a-token", 5), "invalid_argument");
+      });
+
+      it("list: a key present for the whole walk appears, while others come and go between pages (small and large pools)", async () => {
+        for (const size of [40, 300]) {
+          const store = await open();
+          const stayers = new Set<string>();
+          const goers: string[] = [];
+          for (let i = 0; i < size; i += 1) {
+            const { keyId } = await store.create();
+            if (i % 3 === 0) goers.push(keyId);
+            else stayers.add(keyId);
+          }
+          const seen = new Set<string>();
+          let token = "";
+          let pages = 0;
+          do {
+            const page = await store.list(token, 7);
+            expect(page.records.length).to.be.at.most(7);
+            for (const record of page.records) seen.add(record.keyId);
+            const goer = goers.pop();
+            if (goer !== undefined) await store.delete(goer);
+            await store.create(); // a newcomer may or may not be listed
+            token = page.nextPageToken;
+            pages += 1;
+            expect(pages, "the walk ends").to.be.below(size);
+          } while (token !== "");
+          const missing = [...stayers].filter((keyId) => !seen.has(keyId));
+          expect(missing, `pool of ${size}`).to.deep.equal([]);
+        }
+      });
+
+      it("list applies the deadlines it observes: an expired key is never listed, an ended hold is listed available", async () => {
+        const store = await open();
+        const doomed = await store.create({ ttlMs: 1000 });
+        const { keyId } = await store.create({ ttlMs: 5000 });
+        await store.acquire();
+        await store.acquire();
+        at(t0 + 1000);
+        const page = await store.list("", 100);
+        expect(page.records.map((record) => [record.keyId, record.state])).to.deep.equal([[keyId, "available"]]);
+        expect(page.records.map((record) => record.keyId)).not.to.include(doomed.keyId);
+      });
+    });
+
     describe("model-based property", () => {
       it("every answer matches a reference model of the rules", async function () {
         this.timeout(120_000);

@@ -145,12 +145,13 @@ export class RedisStore implements KeyStore {
   }
 
   async list(pageToken: string, pageSize: number, state?: KeyState): Promise<{ readonly records: readonly KeyRecord[]; readonly nextPageToken: string }> {
-    const cursor = cursorOf(pageToken);
+    const { cursor, after } = positionOf(pageToken);
     const wanted = state === undefined ? "" : STATES.indexOf(state);
-    const reply = await this.call("list", [cursor, pageSize, wanted]);
-    if (!Array.isArray(reply) || reply.length < 1) throw new Error("unexpected list reply");
-    const [next, ...records] = reply as [string, ...(string | number)[][]];
-    return { records: records.map(toRecord), nextPageToken: String(next) === "0" ? "" : tokenOf(String(next)) };
+    const reply = await this.call("list", [cursor, after, Math.max(1, Math.floor(pageSize)), wanted]);
+    if (!Array.isArray(reply) || reply.length < 2) throw new Error("unexpected list reply");
+    const [next, resume, ...records] = reply as [string, string, ...(string | number)[][]];
+    const position = { cursor: String(next), after: String(resume) };
+    return { records: records.map(toRecord), nextPageToken: position.cursor === "0" && position.after === "" ? "" : tokenOf(position) };
   }
 
   async nextRelease(): Promise<number> {
@@ -282,16 +283,23 @@ function fenced(reply: ScriptReply): ScriptReply {
   return found(reply);
 }
 
-/** List's page token: the ZSCAN cursor, opaque to callers. */
-function tokenOf(cursor: string): string {
-  return Buffer.from(`r${cursor}`).toString("base64url");
+/** Where a List walk stands: a ZSCAN cursor, and the last member of its batch already looked at. */
+interface ListPosition {
+  readonly cursor: string;
+  readonly after: string;
 }
 
-function cursorOf(token: string): string {
-  if (token === "") return "0";
-  const match = /^r(\d{1,20})$/.exec(Buffer.from(token, "base64url").toString("latin1"));
+/** List's page token, opaque to callers: "r", the cursor, and the member to resume after. */
+function tokenOf(position: ListPosition): string {
+  return Buffer.from(`r${position.cursor}.${position.after}`, "latin1").toString("base64url");
+}
+
+function positionOf(token: string): ListPosition {
+  if (token === "") return { cursor: "0", after: "" };
+  // Members are the store's own ids (base64url), so the token's text is a closed alphabet.
+  const match = /^r(\d{1,20})\.([A-Za-z0-9_-]{0,128})$/.exec(Buffer.from(token, "base64url").toString("latin1"));
   if (match === null) throw new DomainError("invalid_argument", "page_token is not one this service made");
-  return match[1] as string;
+  return { cursor: match[1] as string, after: match[2] as string };
 }
 
 function toRecord(reply: ScriptReply): KeyRecord {
