@@ -24,7 +24,12 @@ const jsonPath = jsonAt >= 0 ? argv[jsonAt + 1] : undefined;
 const svgAt = argv.indexOf("--svg");
 const svgPath = svgAt >= 0 ? argv[svgAt + 1] : undefined;
 const SIZES = smoke ? [1e3, 1e4] : [1e3, 1e4, 1e5, 1e6];
-const OPS = ["create", "acquire", "release", "keepAlive", "get", "delete", "expire"] as const;
+/**
+ * v1's operations, then v2's: a release with its lease into a cooldown, the cooldown's
+ * end (a cooling key handed out again by acquire), a keep-alive that renews a lease,
+ * and List (per key listed, pages of 100, so it reads against the others).
+ */
+const OPS = ["create", "acquire", "release", "keepAlive", "get", "delete", "expire", "releaseLeaseCool", "acquireCooled", "keepAliveLease", "listPerKey"] as const;
 type Op = (typeof OPS)[number];
 const KEY_TTL = 300_000;
 const BLOCK_TTL = 60_000;
@@ -47,10 +52,6 @@ function measure(size: number): Record<Op, number> {
   const clock = new BenchClock();
   const pool = new KeyPool(clock, { keyTtlMs: KEY_TTL, blockTtlMs: BLOCK_TTL, maxKeys: 1e8 });
   const m = Math.min(size, 20_000);
-  // m victims that expire first, then the pool proper one second later.
-  const victims: string[] = [];
-  for (let i = 0; i < m; i += 1) victims.push(record(pool.create()).keyId);
-  clock.t += 1000;
   const ids: string[] = [];
   for (let i = 0; i < size; i += 1) ids.push(record(pool.create()).keyId);
   // Ids in a random order over the whole pool, copied into fresh strings laid out in the
@@ -58,7 +59,7 @@ function measure(size: number): Record<Op, number> {
   // and only the pool's own memory is touched at random.
   const order = Array.from({ length: m }, (_, i) => Buffer.from(ids[(i * 7919) % size] as string).toString());
   const pick = (i: number): string => order[i] as string;
-  const best: Record<Op, number> = { create: Infinity, acquire: Infinity, release: Infinity, keepAlive: Infinity, get: Infinity, delete: Infinity, expire: Infinity };
+  const best = Object.fromEntries(OPS.map((op) => [op, Infinity])) as Record<Op, number>;
   const keep = (op: Op, ns: number): void => {
     best[op] = Math.min(best[op], ns);
   };
@@ -71,9 +72,35 @@ function measure(size: number): Record<Op, number> {
     keep("release", time(m, (i) => void pool.release(held[i] as string)));
     keep("keepAlive", time(m, (i) => void pool.keepAlive(pick(i))));
     keep("get", time(m, (i) => void pool.get(pick(i))));
+    // v2: hold m keys, renew each lease, release each into a 1 s cooldown; once the
+    // cooldowns have ended, acquire hands the cooled keys out again (each call applies the
+    // cooldown ends it observes, within its budget), and they are released for the next round.
+    const leases: number[] = new Array(m);
+    for (let i = 0; i < m; i += 1) {
+      const held = record(pool.acquire());
+      extra[i] = held.keyId;
+      leases[i] = held.lease as number;
+    }
+    keep("keepAliveLease", time(m, (i) => void pool.keepAlive(extra[i] as string, leases[i])));
+    keep("releaseLeaseCool", time(m, (i) => void pool.release(extra[i] as string, leases[i], 1000)));
+    clock.t += 1000;
+    keep("acquireCooled", time(m, (i) => void (held[i] = record(pool.acquire()).keyId)));
+    for (let i = 0; i < m; i += 1) pool.release(held[i] as string);
+    const pages = Math.max(1, Math.floor(m / 100));
+    let cursor = 0;
+    keep(
+      "listPerKey",
+      time(pages, () => {
+        const page = pool.list(cursor, 100);
+        cursor = page.next ?? 0;
+      }) / 100,
+    );
   }
-  // Expiry processing: exactly the m victims are due; the sweeper's call, per key applied.
-  clock.t += KEY_TTL - 1000;
+  // Expiry processing: m victims with the shortest lifetime, then exactly they are due; the
+  // sweeper's call, per key applied. (Made last: the rounds' keep-alives would renew them.)
+  const victims: string[] = [];
+  for (let i = 0; i < m; i += 1) victims.push(record(pool.create(1000)).keyId);
+  clock.t += 1000;
   const started = performance.now();
   const applied = pool.expireDue(m);
   best.expire = ((performance.now() - started) * 1e6) / applied;
@@ -111,10 +138,10 @@ const mid = ratioAt(1e5);
 console.log(`pool core, ns/op (best of 5 rounds)        node ${process.version}`);
 const last = results[results.length - 1] as (typeof results)[number];
 const sizeLabel = (size: number): string => size.toExponential(0).replace("+", "");
-console.log(`${"op".padEnd(10)}${SIZES.map((s) => pad(s.toExponential(0), 9)).join("")}${pad(`${sizeLabel(mid.size)}/1e3`, 10)}${pad(`${sizeLabel(last.size)}/1e3`, 10)}`);
+console.log(`${"op".padEnd(18)}${SIZES.map((s) => pad(s.toExponential(0), 9)).join("")}${pad(`${sizeLabel(mid.size)}/1e3`, 10)}${pad(`${sizeLabel(last.size)}/1e3`, 10)}`);
 for (const op of OPS) {
   const cells = results.map((r) => pad(r.ns[op].toFixed(0), 9)).join("");
-  console.log(`${op.padEnd(10)}${cells}${pad((mid.ns[op] / first.ns[op]).toFixed(2), 10)}${pad((last.ns[op] / first.ns[op]).toFixed(2), 10)}`);
+  console.log(`${op.padEnd(18)}${cells}${pad((mid.ns[op] / first.ns[op]).toFixed(2), 10)}${pad((last.ns[op] / first.ns[op]).toFixed(2), 10)}`);
 }
 console.log(`memory: ${memory.bytesPerKey.toFixed(1)} bytes/key at ${largest.toExponential(0)} keys (heap + array buffers, after GC)`);
 
