@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { example } from "../../clients/example";
+import { leaseExample } from "../../clients/lease-example";
 import { startHarness } from "../support/harness";
 import { ROOT } from "../support/run";
 
@@ -26,5 +27,35 @@ describe("the README's client example", () => {
     expect(printed).to.have.length(1);
     expect(printed[0]?.[1]).to.equal(true);
     expect(h.logs.filter((line) => line["msg"] === "call").map((line) => line["code"])).to.deep.equal([0, 0, 0, 0, 0]);
+  });
+});
+
+describe("the README's lease example", () => {
+  it("is clients/lease-example.ts verbatim", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const source = readFileSync(join(ROOT, "clients", "lease-example.ts"), "utf8");
+    expect(readme).to.contain("```ts\n" + source + "```");
+  });
+
+  it("runs against a live server, and each step does what its comment says", async () => {
+    const h = await startHarness();
+    const printed: unknown[][] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => void printed.push(args);
+    try {
+      await leaseExample(h.app.grpcAddress);
+    } finally {
+      console.log = log;
+      await h.close();
+    }
+    const said = new Map(printed.map(([label, value]) => [label, value]));
+    expect(said.get("lifetime granted:")).to.equal(600);
+    expect(Date.parse(String(said.get("hold renewed to:"))) - Date.now()).to.be.within(80_000, 90_000);
+    expect(said.get("stale lease refused:")).to.equal(true);
+    expect(said.get("cooling:")).to.equal(true);
+    expect(said.get("stats:")).to.deep.equal({ total: 1, available: 0, leased: 0, cooling: 1 });
+    expect(said.get("cooling keys listed:")).to.equal(1);
+    const codes = h.logs.filter((line) => line["msg"] === "call").map((line) => [line["method"], line["code"]]);
+    expect(codes.filter(([, code]) => code !== 0)).to.deep.equal([["/tokens.v1.TokenService/Release", 10]]);
   });
 });

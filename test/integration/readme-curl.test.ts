@@ -27,14 +27,14 @@ interface Example {
   readonly path: string;
 }
 
-/** The curl lines of the ```sh block under "### REST (curl)"; throws when the section or block is missing. */
-function readmeCurlExamples(): Example[] {
+/** The curl lines of the ```sh block under the heading `title`; throws when the section or block is missing. */
+function readmeCurlExamples(title: string): Example[] {
   const lines = readFileSync(join(ROOT, "README.md"), "utf8").split("\n");
-  const heading = lines.findIndex((line) => /^#{2,4}\s+REST \(curl\)\s*$/.test(line));
-  if (heading < 0) throw new Error('README.md has no "REST (curl)" section');
+  const heading = lines.findIndex((line) => /^#{2,4}\s/.test(line) && line.replace(/^#+\s+/, "").trim() === title);
+  if (heading < 0) throw new Error(`README.md has no "${title}" section`);
   const open = lines.findIndex((line, i) => i > heading && /^```sh\s*$/.test(line));
   const nextHeading = lines.findIndex((line, i) => i > heading && /^#{1,4}\s/.test(line));
-  if (open < 0 || (nextHeading >= 0 && open > nextHeading)) throw new Error('the "REST (curl)" section has no ```sh block');
+  if (open < 0 || (nextHeading >= 0 && open > nextHeading)) throw new Error(`the "${title}" section has no \`\`\`sh block`);
   const close = lines.findIndex((line, i) => i > open && /^```\s*$/.test(line));
   if (close < 0) throw new Error("the ```sh block is not closed");
   return lines
@@ -61,13 +61,16 @@ interface Promised {
 
 /**
  * Reads `200 {"keyId":"…"} (acquire); 404 {} …` as: status 200, a body with exactly
- * the key keyId holding a non-empty string. `"…"` is any non-empty string, a bare `…` any value.
+ * the key keyId holding a non-empty string. `"…"` is any non-empty string, a bare `…` (or `[…]`) any value.
  * Only the first status/body pair counts (the one the example's situation produces).
  */
 function promiseOf(comment: string): Promised {
   const match = /^(\d{3})\s+(\{[^{}]*\})/.exec(comment);
   if (match === null) return { status: 200, body: undefined };
-  const json = (match[2] as string).replace(/"…"/g, JSON.stringify(STRING)).replace(/…/g, JSON.stringify(ANY));
+  const json = (match[2] as string)
+    .replace(/\[…\]/g, JSON.stringify(ANY)) // a list of anything
+    .replace(/"…"/g, JSON.stringify(STRING))
+    .replace(/…/g, JSON.stringify(ANY));
   return { status: Number(match[1]), body: JSON.parse(json) as Record<string, unknown> };
 }
 
@@ -89,9 +92,33 @@ function expectShape(actual: unknown, shape: Record<string, unknown>, what: stri
   }
 }
 
+/** Runs one README command with curl; checks the promised status; answers the JSON it printed. */
+async function runExample(command: string, comment: string, curlHome: string): Promise<{ promise: Promised; printed: string; body: unknown }> {
+  const result = await run("bash", ["-c", command], {
+    env: { ...process.env, PATH: `/usr/bin:/bin:${process.env["PATH"] ?? ""}`, CURL_HOME: curlHome },
+    timeoutMs: 15_000,
+  });
+  expect(result.code, `${command}\nstderr: ${result.stderr}`).to.equal(0);
+  const newline = result.stdout.lastIndexOf("\n");
+  const printed = result.stdout.slice(0, newline);
+  const status = Number(result.stdout.slice(newline + 1));
+  const promise = promiseOf(comment);
+  expect(status, `${command} printed ${printed}`).to.equal(promise.status);
+  let body: unknown;
+  expect(() => (body = JSON.parse(printed)), `${command} printed non-JSON: ${printed}`).to.not.throw();
+  return { promise, printed, body };
+}
+
+/** A private curl home whose .curlrc prints the status after the body (and keeps the developer's own out). */
+function makeCurlHome(): string {
+  const home = mkdtempSync(join(tmpdir(), "readme-curl-"));
+  writeFileSync(join(home, ".curlrc"), 'write-out = "\\n%{http_code}"\n');
+  return home;
+}
+
 describe("README: the REST (curl) examples work verbatim", function () {
   this.timeout(30_000);
-  const examples = readmeCurlExamples();
+  const examples = readmeCurlExamples("REST (curl)");
   const clock = new ManualClock(Date.UTC(2026, 10, 25, 14, 3, 7, 123));
   let h: Harness;
   let keyId = "";
@@ -108,8 +135,7 @@ describe("README: the REST (curl) examples work verbatim", function () {
     }
     // curl reads $CURL_HOME/.curlrc: an owned one keeps the developer's out, and adds the status
     // after the body, so the commands stay verbatim and the promised status is still checked.
-    curlHome = mkdtempSync(join(tmpdir(), "readme-curl-"));
-    writeFileSync(join(curlHome, ".curlrc"), 'write-out = "\\n%{http_code}"\n');
+    curlHome = makeCurlHome();
   });
   after(async () => {
     if (curlHome !== "") rmSync(curlHome, { recursive: true, force: true });
@@ -137,18 +163,7 @@ describe("README: the REST (curl) examples work verbatim", function () {
   for (const [index, example] of examples.entries()) {
     it(`#${index + 1} ${example.command}  # ${example.comment}`, async () => {
       const command = example.command.split(README_ADDRESS).join(h.app.httpAddress).split("KEY_ID").join(keyId);
-      const result = await run("bash", ["-c", command], {
-        env: { ...process.env, PATH: `/usr/bin:/bin:${process.env["PATH"] ?? ""}`, CURL_HOME: curlHome },
-        timeoutMs: 15_000,
-      });
-      expect(result.code, `${command}\nstderr: ${result.stderr}`).to.equal(0);
-      const newline = result.stdout.lastIndexOf("\n");
-      const printed = result.stdout.slice(0, newline);
-      const status = Number(result.stdout.slice(newline + 1));
-      const promise = promiseOf(example.comment);
-      expect(status, `${command} printed ${printed}`).to.equal(promise.status);
-      let body: unknown;
-      expect(() => (body = JSON.parse(printed)), `${command} printed non-JSON: ${printed}`).to.not.throw();
+      const { promise, printed, body } = await runExample(command, example.comment, curlHome);
       if (promise.body !== undefined) {
         expectShape(body, promise.body, `${command} → ${printed}`);
       } else if (/OpenAPI 3/.test(example.comment)) {
@@ -168,4 +183,41 @@ describe("README: the REST (curl) examples work verbatim", function () {
     expect(res.status, res.text).to.equal(404);
     expect(await run(CURL, ["--version"])).to.have.property("code", 0);
   });
+});
+
+describe("README: the lease walkthrough (curl) runs in order, as written", function () {
+  this.timeout(30_000);
+  const examples = readmeCurlExamples("Leases, step by step (curl)");
+  let h: Harness;
+  let curlHome = "";
+  /** KEY_ID and LEASE: the last keyId and lease the walkthrough's answers carried. */
+  const latest = { KEY_ID: "", LEASE: "" };
+
+  before(async () => {
+    h = await startHarness(); // the real clock: the walkthrough waits out a real cooldown
+    curlHome = makeCurlHome();
+  });
+  after(async () => {
+    if (curlHome !== "") rmSync(curlHome, { recursive: true, force: true });
+    await h.close();
+  });
+
+  it("shows each v2 feature: a lifetime, a hold, a renewal, a refused lease, a cooldown, a wait, stats and a list", () => {
+    const shown = examples.map((example) => `${example.method} ${example.path.replace(/\?.*/, "")}`);
+    expect(shown).to.deep.equal(["POST /keys", "GET /keys", "PUT /keepalive/KEY_ID", "PUT /keys/KEY_ID", "PUT /keys/KEY_ID", "GET /keys/KEY_ID", "GET /keys", "GET /stats", "GET /keys:list"]);
+  });
+
+  for (const [index, example] of examples.entries()) {
+    it(`#${index + 1} ${example.command}  # ${example.comment}`, async () => {
+      let command = example.command.split(README_ADDRESS).join(h.app.httpAddress);
+      // Whole words only: LEASE is a placeholder, LEASED a state.
+      for (const [placeholder, value] of Object.entries(latest)) command = command.replace(new RegExp(`\\b${placeholder}\\b`, "g"), value);
+      const { promise, printed, body } = await runExample(command, example.comment, curlHome);
+      expect(promise.body, `the comment "${example.comment}" promises a body`).to.not.equal(undefined);
+      expectShape(body, promise.body as Record<string, unknown>, `${command} → ${printed}`);
+      const answer = body as { keyId?: unknown; lease?: unknown };
+      if (typeof answer.keyId === "string") latest.KEY_ID = answer.keyId;
+      if (typeof answer.lease === "string") latest.LEASE = answer.lease;
+    });
+  }
 });
