@@ -143,6 +143,9 @@ export class Waiters {
         if (this.queue.length === 0 || !Number.isFinite(at)) return;
         clearTimeout(this.releaseTimer);
         this.releaseTimer = setTimeout(() => this.serve(), Math.min(Math.max(0, at - this.clock.now()), 2 ** 31 - 1));
+        // Never what keeps the process alive: a waiter that leaves does not clear it, and it
+        // may be armed for a whole hold (up to MAX_BLOCK_TTL) after the app has stopped.
+        this.releaseTimer.unref();
       },
       () => undefined,
     );

@@ -194,7 +194,13 @@ function queryValue(field: DescField, text: string): JsonValue {
     if (duration === undefined) throw invalid(`${field.name} must be a duration such as 30s, 1500ms or 1m30s`);
     return duration;
   }
-  if (field.fieldKind === "enum") return /^-?\d+$/.test(text) ? Number(text) : text;
+  if (field.fieldKind === "enum" || (field.fieldKind === "list" && field.listKind === "enum")) {
+    // By name or number, and only a declared value (as grpc-gateway): the decoder ignores
+    // unknown enum names, so a typo would otherwise be dropped silently (an unfiltered List).
+    const value = /^-?\d+$/.test(text) ? field.enum.values.find((v) => v.number === Number(text)) : field.enum.values.find((v) => v.name === text);
+    if (value === undefined) throw invalid(`${field.name} must be one of ${field.enum.values.map((v) => v.name).join(", ")}`);
+    return value.number;
+  }
   if (field.fieldKind !== "list" && field.fieldKind !== "scalar") return text;
   if (field.scalar === ScalarType.BOOL) {
     const parsed = PARSE_BOOL[text];
