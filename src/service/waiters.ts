@@ -97,6 +97,7 @@ export class Waiters {
         waiter.done = true;
         clearTimeout(waiter.timer);
         this.queue.remove(waiter);
+        if (this.queue.size === 0) this.armReleaseTimer(); // nobody left to wake: disarms it
         reject(error);
       };
       waiter.timer = setTimeout(() => leave(new DomainError("no_available_key", "no key became available in time")), waitMs);
@@ -177,6 +178,9 @@ export class Waiters {
         if (this.queue.size === 0 || !Number.isFinite(at)) return;
         clearTimeout(this.releaseTimer);
         this.releaseTimer = setTimeout(() => this.serve(), Math.min(Math.max(0, at - this.clock.now()), 2 ** 31 - 1));
+        // Never what keeps the process alive: a waiter that leaves does not clear it, and it
+        // may be armed for a whole hold (up to MAX_BLOCK_TTL) after the app has stopped.
+        this.releaseTimer.unref();
       },
       () => undefined,
     );

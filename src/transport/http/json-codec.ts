@@ -194,8 +194,9 @@ function queryValue(field: DescField, text: string): JsonValue {
     if (duration === undefined) throw invalid(`${field.name} must be a duration such as 30s, 1500ms or 1m30s`);
     return duration;
   }
-  if (field.fieldKind === "enum") {
-    // As grpc-gateway's runtime.Enum: a value's name, or the number of one; anything else is a bad value.
+  if (field.fieldKind === "enum" || (field.fieldKind === "list" && field.listKind === "enum")) {
+    // As grpc-gateway's runtime.Enum: a value's name, or the number of one; anything else is a bad
+    // value (the JSON decoder would drop an unknown name silently: a typo would list everything).
     const value = /^-?\d+$/.test(text) ? field.enum.values.find((v) => v.number === Number(text)) : field.enum.values.find((v) => v.name === text);
     if (value === undefined) throw invalid(`${field.name} must be one of ${field.enum.values.map((v) => v.name).join(", ")}`);
     return value.name;
