@@ -15,7 +15,7 @@ describe("bench:pool (smoke)", function () {
       const svg = join(dir, "pool.svg");
       const result = await run(process.execPath, ["--expose-gc", "--import", "tsx", "bench/pool.ts", "--smoke", "--json", json, "--svg", svg]);
       expect(result.code, result.stderr).to.equal(0);
-      for (const op of ["create", "acquire", "release", "keepAlive", "get", "delete", "expire"]) {
+      for (const op of ["create", "acquire", "release", "keepAlive", "get", "delete", "expire", "releaseLeaseCool", "acquireCooled", "keepAliveLease", "listPerKey"]) {
         expect(result.stdout).to.match(new RegExp(`^${op}\\s+\\d+`, "m"));
       }
       expect(result.stdout).to.match(/memory: \d+(\.\d+)? bytes\/key/);
