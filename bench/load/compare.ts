@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Settings } from "./settings";
 import { grpcOf, httpOf, type Target } from "./targets";
 import { h2load, type LoadResult, wrk } from "./tools";
-import { checkGrpc, grpcFrame, type GrpcWorkload, type RestWorkload } from "./workloads";
+import { BENCH_HOLD_SECONDS, checkGrpc, grpcFrame, type GrpcWorkload, type RestWorkload } from "./workloads";
 
 export interface Row {
   readonly workload: string;
@@ -121,8 +121,8 @@ export async function grpcRow(workloads: readonly [GrpcWorkload, GrpcWorkload], 
     };
   const runs = await sideBySide([runner(0), runner(1)], settings);
   if (workload.acquireShare > 0) {
-    // Keys come back BLOCK_TTL after an Acquire: at most rate × share × BLOCK_TTL are blocked at once.
-    const blockSeconds = parseSeconds(settings.blockTtl);
+    // Keys come back a hold after an Acquire: at most rate × share × hold are leased at once.
+    const blockSeconds = Math.max(BENCH_HOLD_SECONDS, parseSeconds(settings.blockTtl));
     for (const [index, side] of runs.entries()) {
       const peak = best(side).rps * workload.acquireShare * blockSeconds;
       if (peak > 0.8 * poolSize) problems.push(`${targets[index]?.name}: up to ${peak.toFixed(0)} of ${poolSize} keys blocked at once: the pool may have run dry`);

@@ -32,7 +32,7 @@ export function steadyLoad(kind: StormKind, liveId: string): GrpcWorkload {
         name: "Acquire/Release/Get",
         measures: "steady gRPC Acquire, Release of the live key, Get of the live key, in turn",
         methods: [`${SERVICE}/Acquire`, `${SERVICE}/Release`, `${SERVICE}/Get`],
-        // A ReleaseRequest{key_id} is also a valid GetRequest; to AcquireRequest the field is unknown and skipped.
+        // A ReleaseRequest{key_id} is also a valid GetRequest; to AcquireRequest it is block_ttl 0s (see fitsEveryBody).
         message: ReleaseRequest.encode({ keyId: liveId }).finish(),
         acquireShare: 1 / 3,
       };

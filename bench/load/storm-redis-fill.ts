@@ -1,5 +1,5 @@
 /**
- * The Redis storms' fill: the pool's five structures written directly (layout in
+ * The Redis storms' fill: the pool's structures written directly (layout in
  * src/store/redis/lua/prelude.lua), as 10^6 keys through the Create script would
  * take minutes and spread the deadlines over them.
  */
@@ -7,11 +7,18 @@ import type Redis from "ioredis";
 import { launch } from "./procs";
 import type { StormKind } from "./storm-kinds";
 
-/** The pool's five Redis keys, as RedisStore names them (hash tag {pool}: one cluster slot). */
-export function poolKeys(prefix: string): { expiry: string; release: string; available: string; created: string; blocked: string } {
-  const key = (name: string): string => `${prefix}{pool}:${name}`;
-  return { expiry: key("expiry"), release: key("release"), available: key("available"), created: key("created"), blocked: key("blocked") };
+const POOL_KEY_NAMES = ["expiry", "release", "available", "created", "blocked", "ttl", "lease", "hold", "seq"] as const;
+type PoolKeyName = (typeof POOL_KEY_NAMES)[number];
+
+/** The pool's Redis keys the fill writes, as RedisStore names them (hash tag {pool}: one cluster slot). */
+export function poolKeys(prefix: string): Record<PoolKeyName, string> {
+  return Object.fromEntries(POOL_KEY_NAMES.map((name) => [name, `${prefix}{pool}:${name}`])) as Record<PoolKeyName, string>;
 }
+
+/** Every key's lifetime in the fill: the service's default KEY_TTL. */
+const TTL_MS = 300_000;
+/** The storm's holds: the service's default BLOCK_TTL. */
+const HOLD_MS = 60_000;
 
 export interface RedisFillPlan {
   readonly kind: StormKind;
@@ -60,7 +67,7 @@ export class RedisFiller {
     const started = Date.now();
     const keys = poolKeys(this.prefix);
     // UNLINK frees the old structures on a background thread: a DEL of 10^6 members would itself block Redis.
-    await this.redis.unlink(keys.expiry, keys.release, keys.available, keys.created, keys.blocked);
+    await this.redis.unlink(...Object.values(keys));
     const now = Date.now();
     const far = now + FAR_MS;
     const release = plan.kind === "release";
@@ -70,17 +77,24 @@ export class RedisFiller {
       for (const ids of batches(others)) {
         yield resp(["ZADD", keys.expiry, ...pairs(ids, far)]);
         yield resp(["HSET", keys.created, ...pairs(ids, now, true)]);
+        yield resp(["HSET", keys.ttl, ...pairs(ids, TTL_MS, true)]);
         yield resp(["SADD", keys.available, ...ids]);
       }
+      let lastLease = 0;
       for (const ids of batches(storm)) {
         yield resp(["HSET", keys.created, ...pairs(ids, now, true)]);
+        yield resp(["HSET", keys.ttl, ...pairs(ids, TTL_MS, true)]);
         if (release) {
+          // Leased: each under a lease of its own (numbered as INCR would have), held BLOCK_TTL.
           yield resp(["ZADD", keys.expiry, ...pairs(ids, far)]);
           yield resp(["HSET", keys.blocked, ...pairs(ids, now, true)]);
+          yield resp(["HSET", keys.hold, ...pairs(ids, HOLD_MS, true)]);
+          yield resp(["HSET", keys.lease, ...ids.flatMap((id) => [id, (lastLease += 1)])]);
         } else {
           yield resp(["SADD", keys.available, ...ids]);
         }
       }
+      yield resp(["SET", keys.seq, lastLease]);
     });
     const last = Date.now();
     const instant = last + Math.ceil(storm.length * this.zsetMsPerKey) + plan.leadMs;

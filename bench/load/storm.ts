@@ -13,6 +13,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTokenClient, type TokenClient } from "../../clients";
 import { randomKeyId } from "../../src/core/key-id";
+import { liveKey } from "./memory";
+import { fitsEveryBody } from "./workloads";
 import { compiledServer } from "./compile";
 import { JsonProcess, launch } from "./procs";
 import type { Settings } from "./settings";
@@ -165,7 +167,8 @@ async function stormOf(kind: StormKind, store: StormStore, settings: Settings, r
   let keeperError: unknown;
   try {
     // Memory: the live key is made through the API before any fill; on Redis the fill writes it.
-    const liveId = redis === undefined ? (await client.create({}, { timeoutMs: 5000 })).keyId : randomKeyId();
+    // The live key rides in the steady load's one body, Acquire's too: its id must fit (fitsEveryBody).
+    const liveId = redis === undefined ? await liveKey(grpcOf(target)) : fittingKeyId();
     if (redis === undefined && kind !== "release") {
       // KEY_TTL is the storm's lead here: keep the live key alive so only the storm's keys expire.
       const everyMs = Math.min(1000, storm.leadSeconds * 250);
@@ -323,4 +326,12 @@ async function runStorm(kind: StormKind, store: StormStore, settings: Settings, 
     load,
     problems,
   };
+}
+
+/** A fresh random key id that fits every body (the Redis storms write their ids themselves). */
+function fittingKeyId(): string {
+  for (;;) {
+    const keyId = randomKeyId();
+    if (fitsEveryBody(keyId)) return keyId;
+  }
 }

@@ -82,7 +82,8 @@ export async function fillPool(target: Target, count: number, settings: Settings
     cpu: settings.loadCpu,
     dir: settings.dir,
   });
-  if (result.requests !== count - 1 || result.errors > 0 || (result.bytesPerResponse ?? 0) < expected) {
+  // A failed Create answers trailers only (no DATA); answers vary by a few bytes (timestamps' varints).
+  if (result.requests !== count - 1 || result.errors > 0 || (result.bytesPerResponse ?? 0) < 0.95 * expected) {
     throw new Error(`${target.name}: filling the pool failed (${result.requests} done, ${result.errors} errors, ${result.bytesPerResponse} B/answer, expected ${expected})`);
   }
 }
