@@ -10,7 +10,8 @@ interface Waiter {
   readonly reject: (error: unknown) => void;
   /** Set once the waiter has its answer, or is gone (cancelled, timed out). */
   done: boolean;
-  timer: NodeJS.Timeout | undefined;
+  /** Cancels the waiter's timeout. */
+  cancelTimer: () => void;
   /** Neighbours in the queue: a waiter that leaves unlinks itself in O(1), wherever it stands. */
   previous: Waiter | undefined;
   next: Waiter | undefined;
@@ -62,11 +63,12 @@ export class Waiters {
   private readonly queue = new WaitQueue();
   private serving = false;
   private again = false;
-  private releaseTimer: NodeJS.Timeout | undefined;
+  private cancelReleaseTimer: () => void = noop;
 
   constructor(
     private readonly store: KeyStore,
     private readonly clock: Clock,
+    private readonly timers: WaiterTimers = REAL_TIMERS,
   ) {
     store.onKeyFreed(() => this.serve());
   }
@@ -91,16 +93,16 @@ export class Waiters {
     }
     if (signal.aborted) throw cancelled();
     return new Promise<KeyRecord>((resolve, reject) => {
-      const waiter: Waiter = { options, signal, resolve, reject, done: false, timer: undefined, previous: undefined, next: undefined };
+      const waiter: Waiter = { options, signal, resolve, reject, done: false, cancelTimer: noop, previous: undefined, next: undefined };
       const leave = (error: unknown): void => {
         if (waiter.done) return;
         waiter.done = true;
-        clearTimeout(waiter.timer);
+        waiter.cancelTimer();
         this.queue.remove(waiter);
         if (this.queue.size === 0) this.armReleaseTimer(); // nobody left to wake: disarms it
         reject(error);
       };
-      waiter.timer = setTimeout(() => leave(new DomainError("no_available_key", "no key became available in time")), waitMs);
+      waiter.cancelTimer = this.timers.after(waitMs, () => leave(new DomainError("no_available_key", "no key became available in time")));
       signal.addEventListener("abort", () => leave(cancelled()), { once: true });
       this.queue.push(waiter);
       this.armReleaseTimer();
@@ -138,7 +140,7 @@ export class Waiters {
         // Anything else (the store is down): this waiter gets it; the others wait on.
         this.queue.remove(head);
         head.done = true;
-        clearTimeout(head.timer);
+        head.cancelTimer();
         head.reject(error);
         continue;
       }
@@ -149,7 +151,7 @@ export class Waiters {
         continue;
       }
       head.done = true;
-      clearTimeout(head.timer);
+      head.cancelTimer();
       head.resolve(record);
     }
   }
@@ -170,22 +172,37 @@ export class Waiters {
    * key frees itself then, and on Redis no instance may be there to say so at once.
    */
   private armReleaseTimer(): void {
-    clearTimeout(this.releaseTimer);
-    this.releaseTimer = undefined;
+    this.cancelReleaseTimer();
+    this.cancelReleaseTimer = noop;
     if (this.queue.size === 0) return;
     void this.store.nextRelease().then(
       (at) => {
         if (this.queue.size === 0 || !Number.isFinite(at)) return;
-        clearTimeout(this.releaseTimer);
-        this.releaseTimer = setTimeout(() => this.serve(), Math.min(Math.max(0, at - this.clock.now()), 2 ** 31 - 1));
-        // Never what keeps the process alive: a waiter that leaves does not clear it, and it
-        // may be armed for a whole hold (up to MAX_BLOCK_TTL) after the app has stopped.
-        this.releaseTimer.unref();
+        this.cancelReleaseTimer();
+        this.cancelReleaseTimer = this.timers.after(Math.max(0, at - this.clock.now()), () => this.serve());
       },
       () => undefined,
     );
   }
 }
+
+/** The timers waiting uses: injected so tests can run it on fake time. `after` answers a cancel. */
+export interface WaiterTimers {
+  after(ms: number, callback: () => void): () => void;
+}
+
+/**
+ * Node's timers, unref'd: a waiter's own call keeps the process alive while it waits, and
+ * the release timer must never be what does (it may be armed for a whole hold).
+ */
+const REAL_TIMERS: WaiterTimers = {
+  after(ms, callback) {
+    const timer = setTimeout(callback, Math.min(ms, 2 ** 31 - 1)).unref();
+    return () => clearTimeout(timer);
+  },
+};
+
+const noop = (): void => undefined;
 
 function cancelled(): CallError {
   return new CallError(Code.CANCELLED, "the caller cancelled the call");
