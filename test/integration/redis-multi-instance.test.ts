@@ -32,11 +32,15 @@ describe("several instances on one Redis", function () {
 
   it("serves one pool: hammered from both at once, every key is handed out exactly once", async () => {
     const created = new Set<string>();
+    const leases: number[] = [];
     for (let i = 0; i < KEYS; i += 1) created.add((await (i % 2 ? a() : b()).create({})).keyId);
     const attempts = clients.flatMap((client) =>
       Array.from({ length: ACQUIRES_PER_INSTANCE }, () =>
         client.acquire({}).then(
-          (response) => response.keyId,
+          (response) => {
+            leases.push(response.lease);
+            return response.keyId;
+          },
           (error: ServiceError) => error.code,
         ),
       ),
@@ -47,14 +51,37 @@ describe("several instances on one Redis", function () {
     expect(acquired).to.have.length(KEYS);
     expect(new Set(acquired)).to.deep.equal(created);
     expect(refused).to.have.length(outcomes.length - KEYS);
+    expect(new Set(leases).size, "every lease number handed out once, whichever instance").to.equal(KEYS);
     // Each instance sees the other's blocks; release through the other one.
     for (const keyId of acquired) expect((await b().get({ keyId })).isBlocked).to.equal(true);
     for (const keyId of acquired) await a().release({ keyId });
     for (const keyId of acquired) expect((await b().get({ keyId })).isBlocked).to.equal(false);
   });
 
+  it("fences across instances: a hold that ran out on A cannot release or renew the lease B handed out since", async () => {
+    // One key in the pool, so both acquires draw it.
+    for (let page = await a().list({ pageSize: 1000 }); page.keys.length > 0; page = await a().list({ pageSize: 1000 })) {
+      for (const key of page.keys) await a().delete({ keyId: key.keyId });
+    }
+    const { keyId } = await a().create({});
+    const first = await a().acquire({ blockTtl: { seconds: 1, nanos: 0 } });
+    expect(first.keyId).to.equal(keyId);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, (first.releaseAt?.getTime() ?? 0) - Date.now()) + 20));
+    const second = await b().acquire({});
+    expect([second.keyId, second.lease > first.lease]).to.deep.equal([keyId, true]);
+    const stale = (call: Promise<unknown>) => call.then(() => Code.OK, (error: ServiceError) => error.code);
+    expect(await stale(a().release({ keyId, lease: first.lease }))).to.equal(Code.ABORTED);
+    expect(await stale(a().keepAlive({ keyId, lease: first.lease }))).to.equal(Code.ABORTED);
+    const state = await a().get({ keyId });
+    expect([state.lease, state.releaseAt]).to.deep.equal([second.lease, second.releaseAt]);
+    await a().release({ keyId, lease: second.lease }); // the current lease, through the other instance
+    expect((await b().get({ keyId })).isBlocked).to.equal(false);
+    await b().delete({ keyId });
+  });
+
   it("fails fast with UNAVAILABLE (REST 503) while Redis is down, then recovers with nothing lost", async () => {
     const kept = (await a().create({})).keyId;
+    await a().create({}); // another key to hold, whatever the tests before left
     // Acquire picks at random among every available key: hold one that is not `kept`.
     let held = kept;
     while (held === kept) held = (await a().acquire({})).keyId;
