@@ -14,7 +14,8 @@
  *   --seconds N, --rounds N, --no-pin, --no-build
  *
  * Exits 1 when figures are doubtful (failed calls, a drained pool, a storm's window cut
- * short): they are printed, marked "!". A missed target is marked "!" too but is a figure, not a failure.
+ * short; with --smoke, the storms' checks are printed but not judged): they are printed, marked "!".
+ * A missed target is marked "!" too but is a figure, not a failure.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -134,8 +135,12 @@ async function main(): Promise<number> {
   const files = [...(options.json === undefined ? [] : [options.json]), ...(options.smoke ? [] : [defaultResultFile()])];
   for (const file of files) writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
   if (files.length > 0) console.log(`written: ${files.join(", ")}`);
-  const doubtful = [...(memory ?? []), ...(redis?.rows.map((entry) => entry.row) ?? [])].some((row) => row.problems.length > 0) || (storm ?? []).some((result) => result.problems.length > 0);
+  // A smoke storm's windows are a few hundred milliseconds on a machine that may be busy: its
+  // window checks say nothing there, so only failed calls in the throughput rows fail a smoke run.
+  const stormDoubtful = !options.smoke && (storm ?? []).some((result) => result.problems.length > 0);
+  const doubtful = [...(memory ?? []), ...(redis?.rows.map((entry) => entry.row) ?? [])].some((row) => row.problems.length > 0) || stormDoubtful;
   if (doubtful) console.log("some figures are doubtful (marked !): exit 1");
+  else if (options.smoke && (storm ?? []).some((result) => result.problems.length > 0)) console.log("smoke: the storms' window checks (marked !) are not judged at this size");
   return doubtful ? 1 : 0;
 }
 
