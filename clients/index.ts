@@ -6,33 +6,40 @@
  * `createTokenClient` wraps the ts-proto generated grpc-js client in promises;
  * the generated types and the raw callback client are re-exported as they are.
  */
-import { type CallOptions, ChannelCredentials, type ChannelOptions, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { type CallOptions, ChannelCredentials, type ChannelOptions, type Metadata, type ServiceError } from "@grpc/grpc-js";
+import { type CallSettings, callOptionsOf, metadataOf, type StreamSettings } from "./call-settings";
 import * as generated from "./generated/tokens/v1/tokens";
-import { TokenServiceClient, TokenServiceService } from "./generated/tokens/v1/tokens";
+import { type KeyEvent, TokenServiceClient, TokenServiceService, WatchRequest } from "./generated/tokens/v1/tokens";
+import { type KeepAliveSession, keepAliveSession, watchEvents } from "./streams";
 
 export * from "./generated/tokens/v1/tokens";
 export { status as Code, type ServiceError } from "@grpc/grpc-js";
+export type { CallSettings, StreamSettings } from "./call-settings";
+export type { KeepAliveSession } from "./streams";
 
 type Methods = typeof TokenServiceService;
 type RequestOf<K extends keyof Methods> = Parameters<Methods[K]["requestSerialize"]>[0];
 type ResponseOf<K extends keyof Methods> = ReturnType<Methods[K]["responseDeserialize"]>;
-
-export interface CallSettings {
-  /** Per-call deadline in milliseconds from now. */
-  readonly timeoutMs?: number;
-  /** Extra metadata, e.g. { "x-request-id": "…" }. */
-  readonly metadata?: Readonly<Record<string, string>>;
-}
+type UnaryName = { [K in keyof Methods]: Methods[K]["responseStream"] extends false ? K : never }[keyof Methods];
 
 /**
- * Every RPC as `(request, settings?) => Promise<response>`; failures reject with a
- * grpc-js ServiceError. A request names only the fields it sets, as protobuf means
- * it: `list({})`, `release({ keyId, lease })`; the rest are their defaults.
+ * Every unary RPC as `(request, settings?) => Promise<response>`, failures rejecting with
+ * a grpc-js ServiceError; Watch as an async iterable of events; KeepAliveStream as a
+ * session whose renewals resolve with their own answers. A request names only the fields
+ * it sets, as protobuf means it: `list({})`, `release({ keyId, lease })`.
  */
 export type TokenClient = {
-  readonly [K in keyof Methods]: (request: Partial<RequestOf<K>>, settings?: CallSettings) => Promise<ResponseOf<K>>;
+  readonly [K in UnaryName]: (request: Partial<RequestOf<K>>, settings?: CallSettings) => Promise<ResponseOf<K>>;
 } & {
-  /** The generated callback client, for streaming-style or advanced use. */
+  /**
+   * Every key event from `startRevision` (0: from now on), until the server ends the
+   * stream (the iteration throws its ServiceError: OUT_OF_RANGE once the revision is
+   * no longer retained), `settings.signal` aborts it (the iteration just ends), or the loop breaks.
+   */
+  watch(request: Partial<WatchRequest>, settings?: StreamSettings): AsyncIterable<KeyEvent>;
+  /** One stream that renews many keys: see KeepAliveSession. */
+  keepAliveStream(settings?: StreamSettings): KeepAliveSession;
+  /** The generated callback client, for anything else. */
   readonly raw: TokenServiceClient;
   close(): void;
 };
@@ -64,8 +71,14 @@ export function createTokenClient(address: string, options: TokenClientOptions =
     (tls === undefined ? ChannelCredentials.createInsecure() : ChannelCredentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null));
   const raw = new TokenServiceClient(address, credentials, options.channelOptions);
   const authorization = options.token === undefined ? undefined : `Bearer ${options.token}`;
-  const client: Record<string, unknown> = { raw, close: () => raw.close() };
-  for (const name of Object.keys(TokenServiceService)) {
+  const client: Record<string, unknown> = {
+    raw,
+    close: () => raw.close(),
+    watch: (request: Partial<WatchRequest>, settings: StreamSettings = {}) => watchEvents(raw, WatchRequest.fromPartial(request), settings, authorization),
+    keepAliveStream: (settings: StreamSettings = {}) => keepAliveSession(raw, settings, authorization),
+  };
+  for (const [name, definition] of Object.entries(TokenServiceService)) {
+    if (definition.responseStream) continue;
     const complete = requestTypeOf(name);
     client[name] = (request: unknown, settings: CallSettings = {}) => callUnary(raw, name, complete(request), settings, authorization);
   }
@@ -84,12 +97,8 @@ type UnaryCallback = (error: ServiceError | null, response: unknown) => void;
 type RawUnary = (request: unknown, metadata: Metadata, options: Partial<CallOptions>, callback: UnaryCallback) => void;
 
 function callUnary(raw: TokenServiceClient, name: string, request: unknown, settings: CallSettings, authorization: string | undefined): Promise<unknown> {
-  const metadata = new Metadata();
-  // Per call, not as call credentials: grpc-js composes those with TLS channels only.
-  if (authorization !== undefined) metadata.set("authorization", authorization);
-  for (const [key, value] of Object.entries(settings.metadata ?? {})) metadata.set(key, value);
-  const options: Partial<CallOptions> =
-    settings.timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + settings.timeoutMs) };
+  const metadata = metadataOf(settings, authorization);
+  const options = callOptionsOf(settings);
   const method = (raw as unknown as Record<string, RawUnary>)[name] as RawUnary;
   return new Promise((resolve, reject) => {
     method.call(raw, request, metadata, options, (error, response) => (error ? reject(error) : resolve(response)));

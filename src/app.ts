@@ -62,7 +62,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     ...(config.rateLimit === undefined ? {} : { rateLimit: limitRate(new RateLimiter(config.rateLimit, clock)) }),
   });
   const waiters = new Waiters(store, clock);
-  const tokens = bindService(TokenService, tokenServiceHandlers({ store, waiters, maxAcquireWaitMs: config.maxAcquireWaitMs }), steps);
+  const tokens = bindService(TokenService, tokenServiceHandlers({ store, waiters, maxAcquireWaitMs: config.maxAcquireWaitMs, watch: { stallMs: config.watchSendTimeoutMs } }), steps);
   const health = new HealthReporter([TOKEN_SERVICE], store.isReady());
   let stopping = false;
   store.onReadyChange((ready) => health.set(ready && !stopping));

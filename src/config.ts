@@ -24,6 +24,10 @@ export interface Config {
   /** Longest an Acquire may wait for a key; longer is clamped. */
   readonly maxAcquireWaitMs: number;
   readonly maxKeys: number;
+  /** Key events kept for Watch to resume from (per pool). */
+  readonly watchRetention: number;
+  /** Longest a Watch answer may wait for its reader before the watcher is dropped. */
+  readonly watchSendTimeoutMs: number;
   readonly store: "memory" | "redis";
   readonly redisUrl: string;
   readonly redisPrefix: string;
@@ -76,6 +80,8 @@ export function loadConfig(env: Env = process.env, readFile: ReadFile = readFile
     maxBlockTtlMs: duration(...read("MAX_BLOCK_TTL", "1h"), YEAR_MS),
     maxAcquireWaitMs: duration(...read("MAX_ACQUIRE_WAIT", "30s"), HOUR_MS),
     maxKeys: positiveInteger(...read("MAX_KEYS", "10000000")),
+    watchRetention: positiveInteger(...read("WATCH_RETENTION", "10000")),
+    watchSendTimeoutMs: duration(...read("WATCH_SEND_TIMEOUT", "10s"), HOUR_MS),
     store: oneOf(...read("STORE", "memory"), ["memory", "redis"] as const),
     redisUrl: redisUrl(...read("REDIS_URL", "redis://127.0.0.1:6379")),
     redisPrefix: read("REDIS_PREFIX", "tokens:")[1],

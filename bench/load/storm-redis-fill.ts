@@ -4,15 +4,16 @@
  * take minutes and spread the deadlines over them.
  */
 import type Redis from "ioredis";
+import { POOL_KEY_NAMES, poolKeys as poolKeyList } from "../../src/store/redis/scripts";
 import { launch } from "./procs";
 import type { StormKind } from "./storm-kinds";
 
-const POOL_KEY_NAMES = ["expiry", "release", "available", "created", "blocked", "ttl", "lease", "hold", "seq"] as const;
 type PoolKeyName = (typeof POOL_KEY_NAMES)[number];
 
-/** The pool's Redis keys the fill writes, as RedisStore names them (hash tag {pool}: one cluster slot). */
+/** The pool's Redis keys by name, as RedisStore names them. */
 export function poolKeys(prefix: string): Record<PoolKeyName, string> {
-  return Object.fromEntries(POOL_KEY_NAMES.map((name) => [name, `${prefix}{pool}:${name}`])) as Record<PoolKeyName, string>;
+  const keys = poolKeyList(prefix);
+  return Object.fromEntries(POOL_KEY_NAMES.map((name, index) => [name, keys[index]])) as Record<PoolKeyName, string>;
 }
 
 /** Every key's lifetime in the fill: the service's default KEY_TTL. */

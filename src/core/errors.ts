@@ -14,7 +14,9 @@ export type DomainErrorKind =
   /** The backing store cannot be reached right now; the call may be retried. */
   | "unavailable"
   /** Release or KeepAlive named a lease that is not the key's current one (fencing). */
-  | "lease_mismatch";
+  | "lease_mismatch"
+  /** Watch asked for a revision the event log no longer retains. */
+  | "out_of_range";
 
 export class DomainError extends Error {
   override readonly name = "DomainError";

@@ -23,7 +23,12 @@ export interface PoolSettings {
    * sweeper applies the rest in slices. Default DEADLINE_BUDGET.
    */
   readonly deadlineBudget?: number;
+  /** How many recent events the pool's history keeps for Watch. Default WATCH_RETENTION. */
+  readonly watchRetention?: number;
 }
+
+/** Default of PoolSettings.watchRetention: etcd-like, a window a reconnecting watcher can resume in. */
+export const WATCH_RETENTION = 10_000;
 
 /** Default of PoolSettings.deadlineBudget: about a millisecond of work at most. */
 export const DEADLINE_BUDGET = 1024;

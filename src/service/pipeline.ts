@@ -4,10 +4,15 @@ import type { ServiceMetrics } from "./metrics";
 import { Code, toCallError } from "./status";
 import type { Caller } from "./tokens";
 
+/** A call's shape, as go-grpc-prometheus's grpc_type label names it. */
+export type CallKind = "unary" | "client_stream" | "server_stream" | "bidi_stream";
+
 /** What every step of a call may know about it, whichever transport carried it. */
 export interface CallContext {
   /** The full gRPC method path, e.g. "/tokens.v1.TokenService/Get". */
   readonly method: string;
+  /** Unary or streaming: a stream runs through the steps once, start to end. */
+  readonly kind: CallKind;
   readonly transport: "grpc" | "http";
   /** The caller's request id, or one made for the call (src/service/request-id.ts). */
   readonly requestId: string;
@@ -54,7 +59,7 @@ export const mapErrors: CallStep = async (request, context, next) => {
  */
 export function observeCalls(logger: Logger, metrics: ServiceMetrics | undefined): CallStep {
   return async (request, context, next) => {
-    const counters = metrics?.forCall(context.method, context.transport, "unary");
+    const counters = metrics?.forCall(context.method, context.transport, context.kind);
     counters?.started.inc();
     const started = performance.now();
     let code: number = Code.OK;

@@ -14,6 +14,7 @@ const CODE_OF_KIND: Readonly<Record<DomainErrorKind, Code>> = {
   capacity_exhausted: Code.RESOURCE_EXHAUSTED,
   unavailable: Code.UNAVAILABLE,
   lease_mismatch: Code.ABORTED,
+  out_of_range: Code.OUT_OF_RANGE,
 };
 
 /** A failed call as both transports report it: a gRPC code and a message safe to show. */

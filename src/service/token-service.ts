@@ -1,12 +1,14 @@
 import { create } from "@bufbuild/protobuf";
 import { type Duration, durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { DomainError } from "../core/errors";
-import { checkKeyId } from "../core/key-id";
+import { checkKeyId, MAX_KEY_ID_LENGTH } from "../core/key-id";
 import type { KeyRecord, KeyState as PoolKeyState } from "../core/key-pool";
 import { type GetResponse, GetResponseSchema, KeyState, TokenService } from "../generated/tokens/v1/tokens_pb";
 import type { KeyStore } from "../store/port";
 import type { ServiceHandlers } from "./bind";
+import { toCallError } from "./status";
 import type { Waiters } from "./waiters";
+import { streamEvents, type WatchLimits } from "./watch";
 
 /** What the handlers need beyond the store: the limits that are the service's to enforce. */
 export interface TokenServiceParts {
@@ -14,6 +16,7 @@ export interface TokenServiceParts {
   readonly waiters: Waiters;
   /** Longest an Acquire may wait (ms); longer is clamped. */
   readonly maxAcquireWaitMs: number;
+  readonly watch: WatchLimits;
 }
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -81,6 +84,14 @@ export function tokenServiceHandlers(parts: TokenServiceParts): ServiceHandlers<
       const record = await store.keepAlive(checkKeyId(request.keyId), { lease: leaseOf(request.lease), by: context.caller?.name });
       return { expiresAt: timestampFromMs(record.expiresAt), releaseAt: timestampOrUnset(record.releaseAt) };
     },
+    keepAliveStream: async (requests, context, sink) => {
+      // One answer per request, in order; a bad item is answered, never the end of the
+      // stream. The next request is read only once this answer is taken (back-pressure).
+      for await (const request of requests) {
+        await sink.send(await keepAliveItem(store, request.keyId, request.lease, context.caller?.name));
+      }
+    },
+    watch: (request, context, sink) => streamEvents(store.events, request.startRevision, context.signal, sink, parts.watch),
     stats: async () => {
       const { total, available, leased, cooling } = await store.counts();
       return { total, available, leased, cooling };
@@ -92,6 +103,21 @@ export function tokenServiceHandlers(parts: TokenServiceParts): ServiceHandlers<
       return { keys: page.records.map((record) => ({ keyId: record.keyId, ...describe(record) })), nextPageToken: page.nextPageToken };
     },
   };
+}
+
+/**
+ * One KeepAliveStream answer: the unary KeepAlive's outcome as a code and a message.
+ * The key id is echoed so a caller can match answers without counting, but an empty or
+ * over-long one is not (the answer's message never repeats what the caller sent).
+ */
+async function keepAliveItem(store: KeyStore, keyId: string, lease: bigint | undefined, by: string | undefined) {
+  try {
+    const record = await store.keepAlive(checkKeyId(keyId), { lease: leaseOf(lease), by });
+    return { keyId, expiresAt: timestampFromMs(record.expiresAt), releaseAt: timestampOrUnset(record.releaseAt), code: 0, message: "" };
+  } catch (error) {
+    const failure = toCallError(error);
+    return { keyId: keyId.length <= MAX_KEY_ID_LENGTH ? keyId : "", code: failure.code, message: failure.message };
+  }
 }
 
 /** List's state filter: none when unset or UNSPECIFIED; a number outside the enum is a bad value. */

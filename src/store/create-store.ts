@@ -12,6 +12,7 @@ export async function createStore(config: Config, clock: Clock): Promise<KeyStor
     maxKeys: config.maxKeys,
     maxKeyTtlMs: config.maxKeyTtlMs,
     maxBlockTtlMs: config.maxBlockTtlMs,
+    watchRetention: config.watchRetention,
   };
   switch (config.store) {
     case "memory":

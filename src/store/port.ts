@@ -1,8 +1,10 @@
+import type { RevisionedEvent } from "../core/event-log";
 import type { KeyEvent } from "../core/events";
 import type { KeyRecord, KeyState, PoolCounts } from "../core/key-pool";
 
 export type { KeyRecord, KeyState, PoolCounts } from "../core/key-pool";
 export type { KeyEvent, KeyEventType } from "../core/events";
+export type { RevisionedEvent } from "../core/event-log";
 
 /** A key event as the store reports it: a caller's change names the caller (`by`), when known. */
 export interface StoreKeyEvent extends KeyEvent {
@@ -32,6 +34,22 @@ export interface ReleaseOptions extends Caller {
 
 export interface KeepAliveOptions extends Caller {
   readonly lease?: number | undefined;
+}
+
+/**
+ * The pool's history for Watch: every key event under a revision, one more than the
+ * event before it in the pool (all instances on Redis), the last WATCH_RETENTION kept.
+ */
+export interface EventFeed {
+  /** The last event's revision (0 before any). */
+  last(): Promise<number>;
+  /**
+   * Up to `max` events from revision `from` on, in order; [] when none has come yet.
+   * out_of_range when `from` is older than what is retained.
+   */
+  read(from: number, max: number): Promise<readonly RevisionedEvent[]>;
+  /** Calls `listener` whenever new events may be readable; returns the way to stop. */
+  onAppend(listener: () => void): () => void;
 }
 
 /**
@@ -71,6 +89,8 @@ export interface KeyStore {
    * scripts this instance ran, so every event is reported by exactly one instance).
    */
   onKeyEvent(listener: (event: StoreKeyEvent) => void): void;
+  /** The pool's event history, for Watch. */
+  readonly events: EventFeed;
   /**
    * Keys held by state, in O(1) on every store (all instances' keys on Redis). Passed
    * deadlines count as before until a call or the sweeper applies them (within about

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { RedisStore } from "../../src/store/redis/redis-store";
-import { defineScripts } from "../../src/store/redis/scripts";
+import { defineScripts, poolKeys } from "../../src/store/redis/scripts";
 import { ManualClock } from "../support/manual-clock";
 import { TestRedis } from "../support/redis-server";
 import { describeStoreContract } from "../support/store-contract";
@@ -36,10 +36,9 @@ describe("Redis store", function () {
         for (let i = 0; i < 10; i += 1) await store.create();
         clock.advance(1000); // ten expiries due: more than one batch of 4
         const run = defineScripts(client);
-        const names = ["expiry", "release", "available", "created", "blocked", "sweeper", "ttl", "lease", "hold", "seq", "freed"];
-        const keys = names.map((name) => `sweep-lock:{pool}:${name}`);
+        const keys = poolKeys("sweep-lock:");
         // A script answers [result, events]: the result is the count applied (or -4).
-        const sweep = async (instance: string): Promise<unknown> => ((await run("sweep", keys, [String(clock.now()), 4, instance])) as unknown[])[0];
+        const sweep = async (instance: string): Promise<unknown> => ((await run("sweep", keys, [String(clock.now()), 4, instance, 10_000])) as unknown[])[0];
         expect(await sweep("a")).to.equal(4);
         expect(await client.get(keys[5] as string)).to.equal("a");
         expect(await client.pttl(keys[5] as string)).to.be.within(1, 3000);

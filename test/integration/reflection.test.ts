@@ -53,6 +53,8 @@ const stubTokenService: TokenServiceServer = {
   keepAlive: (_call, callback) => callback(null, { expiresAt: EXPIRES_AT, releaseAt: undefined }),
   stats: (_call, callback) => callback(null, { total: 0, available: 0, leased: 0, cooling: 0 }),
   list: (_call, callback) => callback(null, { keys: [], nextPageToken: "" }),
+  keepAliveStream: (call) => call.end(),
+  watch: (call) => call.end(),
 };
 
 function startServer(): Promise<{ server: grpc.Server; port: number }> {

@@ -18,6 +18,8 @@ const DEFAULTS: Config = {
   maxBlockTtlMs: 3_600_000,
   maxAcquireWaitMs: 30_000,
   maxKeys: 10_000_000,
+  watchRetention: 10_000,
+  watchSendTimeoutMs: 10_000,
   store: "memory",
   redisUrl: "redis://127.0.0.1:6379",
   redisPrefix: "tokens:",

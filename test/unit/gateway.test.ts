@@ -16,7 +16,7 @@ import { ManualClock } from "../support/manual-clock";
 describe("Gateway.handle (framework-neutral)", () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 25, 14, 3, 7, 123));
   const store = new MemoryStore(clock, { keyTtlMs: 300_000, blockTtlMs: 60_000, maxKeys: 10 });
-  const bound = bindService(TokenService, tokenServiceHandlers({ store, waiters: new Waiters(store, clock), maxAcquireWaitMs: 0 }), standardSteps({ logger: pino({ level: "silent" }) }));
+  const bound = bindService(TokenService, tokenServiceHandlers({ store, waiters: new Waiters(store, clock), maxAcquireWaitMs: 0, watch: { stallMs: 10_000 } }), standardSteps({ logger: pino({ level: "silent" }) }));
   const gateway = new Gateway(routesFromDescriptors(descriptorRegistry(), ["tokens.v1.TokenService"]), bound.methods, TOKEN_REST_OPTIONS);
   const request = (method: string, path: string, body?: string): GatewayRequest => ({
     method,

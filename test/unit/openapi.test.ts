@@ -41,7 +41,7 @@ function property(schema: OpenApiSchemaObject, name: string): OpenApiSchema | un
 }
 
 function responseSchema(op: OpenApiOperation, status: string): OpenApiSchema | undefined {
-  return op.responses[status]?.content?.["application/json"].schema;
+  return op.responses[status]?.content?.["application/json"]?.schema;
 }
 
 function parameterNames(op: OpenApiOperation): string[] {
@@ -61,6 +61,13 @@ describe("OpenAPI document of the token service", () => {
     expect(result.valid).to.equal(true);
   });
 
+  it("declares GET /events as Server-Sent Events of KeyEvent, resumable with Last-Event-ID", () => {
+    const watch = operation(doc, "/events", "get");
+    expect(Object.keys(watch.responses["200"]?.content ?? {})).to.deep.equal(["text/event-stream"]);
+    expect(watch.responses["200"]?.content?.["text/event-stream"]?.schema).to.deep.equal(ref("tokens.v1.KeyEvent"));
+    expect(watch.parameters?.map((parameter) => `${parameter.in}:${parameter.name}`)).to.deep.equal(["query:startRevision", "header:Last-Event-ID"]);
+  });
+
   it("the validator is real: a broken copy is reported invalid", async () => {
     const withoutInfo: Record<string, unknown> = JSON.parse(JSON.stringify(doc)) as Record<string, unknown>;
     delete withoutInfo["info"];
@@ -74,7 +81,7 @@ describe("OpenAPI document of the token service", () => {
     expect((await validate(badSchema)).valid).to.equal(false);
   });
 
-  it("has the contract's eight operations, at its paths and methods", () => {
+  it("has the contract's nine operations, at its paths and methods", () => {
     const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
       Object.entries(item).map(([verb, op]) => `${verb.toUpperCase()} ${path} ${(op as OpenApiOperation).operationId}`),
     );
@@ -87,6 +94,7 @@ describe("OpenAPI document of the token service", () => {
       "PUT /keepalive/{key_id} TokenService_KeepAlive",
       "GET /stats TokenService_Stats",
       "GET /keys:list TokenService_List",
+      "GET /events TokenService_Watch",
     ]);
     expect(doc.tags.map((tag) => tag.name)).to.deep.equal(["TokenService"]);
   });
@@ -95,7 +103,7 @@ describe("OpenAPI document of the token service", () => {
     const create = operation(doc, "/keys", "post");
     expect(Object.keys(create.responses)).to.deep.equal(["201", "default"]);
     expect(responseSchema(create, "201")).to.deep.equal(ref("tokens.v1.CreateResponse"));
-    expect(create.requestBody?.content["application/json"].schema).to.deep.equal(ref("tokens.v1.CreateRequest"));
+    expect(create.requestBody?.content["application/json"]?.schema).to.deep.equal(ref("tokens.v1.CreateRequest"));
 
     const acquire = operation(doc, "/keys", "get");
     expect(Object.keys(acquire.responses)).to.deep.equal(["200", "404", "default"]);
@@ -345,14 +353,14 @@ describe("OpenAPI document of an arbitrary service", function () {
     expect(parameterNames(update)).to.deep.equal(["path:book.name", "query:validateOnly"]);
     expect(update.parameters?.[1]?.schema).to.deep.equal({ type: "boolean" });
     // Book is also a response, so its request form (nothing required) has its own key.
-    expect(update.requestBody?.content["application/json"].schema).to.deep.equal(ref("library.v1.Book-Input"));
+    expect(update.requestBody?.content["application/json"]?.schema).to.deep.equal(ref("library.v1.Book-Input"));
     expect(component(doc, "library.v1.Book-Input").required).to.equal(undefined);
   });
 
   it("leaves path-bound fields out of a '*' body, and takes no query parameters then", () => {
     const create = operation(doc, "/v1/shelves/{shelf}/books", "post");
     expect(parameterNames(create)).to.deep.equal(["path:shelf"]);
-    const body = create.requestBody?.content["application/json"].schema as OpenApiSchemaObject;
+    const body = create.requestBody?.content["application/json"]?.schema as OpenApiSchemaObject;
     expect(Object.keys(body.properties ?? {})).to.deep.equal(["book", "requestId"]);
     expect(body.required).to.equal(undefined);
   });

@@ -1,10 +1,11 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Clock } from "../../core/clock";
-import { CATCHING_UP, type CatchingUp, DEADLINE_BUDGET, KeyPool, type PoolDependencies, type PoolSettings } from "../../core/key-pool";
+import { EventLog, type RevisionedEvent } from "../../core/event-log";
+import { CATCHING_UP, type CatchingUp, DEADLINE_BUDGET, KeyPool, type PoolDependencies, type PoolSettings, WATCH_RETENTION } from "../../core/key-pool";
 import { CALLER_MADE_EVENTS, type KeyEvent } from "../../core/events";
 import type { KeyState } from "../../core/key-pool";
 import { DomainError } from "../../core/errors";
-import type { AcquireOptions, Caller, CreateOptions, KeepAliveOptions, KeyRecord, KeyStore, PoolCounts, ReleaseOptions, StoreKeyEvent } from "../port";
+import type { AcquireOptions, Caller, CreateOptions, EventFeed, KeepAliveOptions, KeyRecord, KeyStore, PoolCounts, ReleaseOptions, StoreKeyEvent } from "../port";
 import { warmUpPoolCode } from "../../core/warm-up";
 import { ExpirySweeper, type SweeperOptions } from "./sweeper";
 
@@ -36,9 +37,23 @@ export class MemoryStore implements KeyStore {
   private freedSignalled = false;
   /** The caller of the pool call under way (pool calls are synchronous), named in its events. */
   private actor: string | undefined;
+  /** The pool's recent history, for Watch: every event under the next revision. */
+  private readonly history: EventLog;
+  private readonly appendListeners = new Set<() => void>();
+  private appendSignalled = false;
+  readonly events: EventFeed;
 
   constructor(clock: Clock, settings: PoolSettings, dependencies: PoolDependencies = {}, sweeper: SweeperOptions = {}) {
     MemoryStore.warmUp();
+    this.history = new EventLog(settings.watchRetention ?? WATCH_RETENTION);
+    this.events = {
+      last: async () => this.history.last,
+      read: async (from: number, max: number): Promise<readonly RevisionedEvent[]> => this.history.read(from, max),
+      onAppend: (listener: () => void) => {
+        this.appendListeners.add(listener);
+        return () => this.appendListeners.delete(listener);
+      },
+    };
     this.pool = new KeyPool(clock, settings, { ...dependencies, onEvent: (event) => this.report(event) });
     this.budget = settings.deadlineBudget ?? DEADLINE_BUDGET;
     this.sweeper = new ExpirySweeper(this.pool, clock, { sliceSize: this.budget, ...sweeper });
@@ -147,6 +162,16 @@ export class MemoryStore implements KeyStore {
     });
   }
 
+  /** Tells the watchers that events were appended: a microtask later, once for many (never inside a pool call). */
+  private signalAppended(): void {
+    if (this.appendSignalled || this.appendListeners.size === 0) return;
+    this.appendSignalled = true;
+    queueMicrotask(() => {
+      this.appendSignalled = false;
+      for (const listener of this.appendListeners) listener();
+    });
+  }
+
   /** Runs a pool call on behalf of `by`: its caller-made events name them. */
   private as<T>(by: string | undefined, call: () => T): T {
     this.actor = by;
@@ -158,6 +183,8 @@ export class MemoryStore implements KeyStore {
   }
 
   private report(event: KeyEvent): void {
+    this.history.append(event);
+    this.signalAppended();
     if (FREEING.has(event.type)) this.signalFreed();
     if (this.listeners.length === 0) return;
     const reported: StoreKeyEvent = this.actor !== undefined && CALLER_MADE_EVENTS.has(event.type) ? { ...event, by: this.actor } : event;

@@ -5,11 +5,12 @@ import Redis from "ioredis";
 import type { Clock } from "../../core/clock";
 import { DomainError } from "../../core/errors";
 import { randomKeyId } from "../../core/key-id";
-import { granted, grantedCooldown, type KeyState, limitsOf, type PoolSettings } from "../../core/key-pool";
+import { granted, grantedCooldown, type KeyState, limitsOf, type PoolSettings, WATCH_RETENTION } from "../../core/key-pool";
 import { CALLER_MADE_EVENTS, type KeyEventType } from "../../core/events";
 import type { AcquireOptions, Caller, CreateOptions, KeepAliveOptions, KeyRecord, KeyStore, PoolCounts, ReleaseOptions, StoreKeyEvent } from "../port";
 import { toStoreError } from "./errors";
-import { defineScripts, type Operation, type ScriptAnswer, type ScriptReply, type ScriptRunner } from "./scripts";
+import { RedisEventFeed } from "./event-feed";
+import { defineScripts, type Operation, poolKeys, type ScriptAnswer, type ScriptReply, type ScriptRunner } from "./scripts";
 
 export interface RedisStoreOptions {
   readonly url: string;
@@ -64,6 +65,7 @@ export class RedisStore implements KeyStore {
   private readonly instance = randomUUID();
   private sweeping = false;
   private closed = false;
+  readonly events: RedisEventFeed;
 
   constructor(private readonly options: RedisStoreOptions) {
     this.limits = limitsOf(options.settings);
@@ -80,10 +82,12 @@ export class RedisStore implements KeyStore {
     this.redis.on("ready", () => this.notify(true));
     this.redis.on("close", () => this.notify(false));
     this.run = defineScripts(this.redis);
-    // A hash tag keeps all six keys in one Redis Cluster slot.
     const tag = `${options.prefix}{pool}`;
-    this.keys = ["expiry", "release", "available", "created", "blocked", "sweeper", "ttl", "lease", "hold", "seq", "freed"].map((name) => `${tag}:${name}`);
-    this.sweeper = setInterval(() => void this.backgroundSweep().catch(() => undefined), options.sweepIntervalMs ?? 1000);
+    this.keys = poolKeys(options.prefix);
+    this.events = new RedisEventFeed(this.redis, { revision: `${tag}:revision`, events: `${tag}:events` }, this.retention);
+    // Often enough that an automatic event (a hold or a lifetime ending) reaches watchers well
+    // within a second of its deadline; a sweep with nothing due is one cheap script.
+    this.sweeper = setInterval(() => void this.backgroundSweep().catch(() => undefined), options.sweepIntervalMs ?? 250);
     this.sweeper.unref();
   }
 
@@ -169,6 +173,11 @@ export class RedisStore implements KeyStore {
     return this.sweepBatches("", false);
   }
 
+  /** How many events the pool's stream keeps at least (trimmed by the sweep). */
+  private get retention(): number {
+    return this.options.settings.watchRetention ?? WATCH_RETENTION;
+  }
+
   /** Most deadlines one script applies: every script stays short, whatever the backlog. */
   private get budget(): number {
     return this.options.settings.deadlineBudget ?? REDIS_DEADLINE_BUDGET;
@@ -190,6 +199,7 @@ export class RedisStore implements KeyStore {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
+    this.events.close();
     this.redis.disconnect();
     this.subscriber?.disconnect();
   }
@@ -218,7 +228,7 @@ export class RedisStore implements KeyStore {
     let total = 0;
     for (;;) {
       const started = performance.now();
-      const applied = Number(await this.call("sweep", [this.budget, instance]));
+      const applied = Number(await this.call("sweep", [this.budget, instance, this.retention]));
       if (applied === SWEPT_ELSEWHERE) return total;
       total += applied;
       if (applied < this.budget || this.closed) return total;

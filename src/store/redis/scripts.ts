@@ -6,8 +6,14 @@ import type Redis from "ioredis";
 export const OPERATIONS = ["create", "acquire", "get", "release", "keep-alive", "delete", "counts", "list", "next-release", "sweep"] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
-/** Every script takes the pool's eleven keys (see lua/prelude.lua). */
-export const POOL_KEY_COUNT = 11;
+/** The pool's keys, in the order every script takes them as KEYS (see lua/prelude.lua). */
+export const POOL_KEY_NAMES = ["expiry", "release", "available", "created", "blocked", "sweeper", "ttl", "lease", "hold", "seq", "freed", "revision", "events"] as const;
+export const POOL_KEY_COUNT = POOL_KEY_NAMES.length;
+
+/** The pool's Redis keys under a prefix; one hash tag keeps them all in one Redis Cluster slot. */
+export function poolKeys(prefix: string): string[] {
+  return POOL_KEY_NAMES.map((name) => `${prefix}{pool}:${name}`);
+}
 
 /** Script source: the shared prelude, then the operation. */
 export function scriptSource(operation: Operation): string {

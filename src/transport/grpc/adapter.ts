@@ -1,9 +1,19 @@
+import { once } from "node:events";
 import { type DescMessage, fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
-import { Metadata, type MethodDefinition, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
-import type { BoundMethod, BoundService } from "../../service/bind";
+import {
+  Metadata,
+  type MethodDefinition,
+  type sendUnaryData,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import type { BoundService, BoundStream, BoundUnary, StreamCall } from "../../service/bind";
 import type { CallContext } from "../../service/pipeline";
 import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
-import { type CallError, toCallError } from "../../service/status";
+import { CallError, Code, toCallError } from "../../service/status";
 
 /** The grpc-js service definition of a bound service: protobuf-es (de)serialisers from its schemas. */
 export function grpcDefinition(bound: BoundService): ServiceDefinition {
@@ -12,8 +22,8 @@ export function grpcDefinition(bound: BoundService): ServiceDefinition {
     definition[method.name] = {
       path: method.path,
       originalName: method.name,
-      requestStream: false,
-      responseStream: false,
+      requestStream: method.kind === "bidi_stream",
+      responseStream: method.kind !== "unary",
       requestSerialize: serializer(method.input),
       requestDeserialize: deserializer(method.input),
       responseSerialize: serializer(method.output),
@@ -38,33 +48,41 @@ export function deserializer(schema: DescMessage): (bytes: Buffer) => Message {
   return (bytes) => fromBinary(schema, bytes, { readUnknownFields: false });
 }
 
-/** The gRPC adapter: each bound method becomes a grpc-js unary handler. Nothing else happens here. */
+/** The gRPC adapter: each bound method becomes a grpc-js handler of its kind. Nothing else happens here. */
 export function grpcImplementation(bound: BoundService): UntypedServiceImplementation {
   const implementation: UntypedServiceImplementation = {};
-  for (const method of bound.methods) implementation[method.name] = unaryHandler(method);
+  for (const method of bound.methods) implementation[method.name] = method.kind === "unary" ? unaryHandler(method) : streamHandler(method);
   return implementation;
 }
 
-function unaryHandler(method: BoundMethod): (call: ServerUnaryCall<Message, Message>, callback: sendUnaryData<Message>) => void {
+type AnyServerCall = ServerUnaryCall<Message, Message> | ServerWritableStream<Message, Message> | ServerDuplexStream<Message, Message>;
+
+/** The call's context, the same for every kind: request id (echoed at once), authorization, peer, cancellation. */
+function contextOf(call: AnyServerCall, method: BoundUnary | BoundStream): CallContext {
+  const [given] = call.metadata.get(REQUEST_ID_HEADER);
+  const requestId = requestIdOf(typeof given === "string" ? given : undefined);
+  // The request id goes back as response metadata, as REST echoes it as a header.
+  const echo = new Metadata();
+  echo.set(REQUEST_ID_HEADER, requestId);
+  call.sendMetadata(echo);
+  const [authorization] = call.metadata.get("authorization");
+  // The caller's cancellation (or a broken connection) reaches the handler: a waiting Acquire stops, a stream ends.
+  const cancel = new AbortController();
+  (call as NodeJS.EventEmitter).once("cancelled", () => cancel.abort());
+  return {
+    signal: cancel.signal,
+    method: method.path,
+    kind: method.kind,
+    transport: "grpc",
+    requestId,
+    authorization: typeof authorization === "string" ? authorization : undefined,
+    peer: addressOf(call.getPeer()),
+  };
+}
+
+function unaryHandler(method: BoundUnary): (call: ServerUnaryCall<Message, Message>, callback: sendUnaryData<Message>) => void {
   return (call, callback) => {
-    const [given] = call.metadata.get(REQUEST_ID_HEADER);
-    const requestId = requestIdOf(typeof given === "string" ? given : undefined);
-    // The request id goes back as response metadata, as REST echoes it as a header.
-    const echo = new Metadata();
-    echo.set(REQUEST_ID_HEADER, requestId);
-    call.sendMetadata(echo);
-    const [authorization] = call.metadata.get("authorization");
-    // The caller's cancellation (or a broken connection) reaches the handler: a waiting Acquire stops.
-    const cancel = new AbortController();
-    call.once("cancelled", () => cancel.abort());
-    const context: CallContext = {
-      signal: cancel.signal,
-      method: method.path,
-      transport: "grpc",
-      requestId,
-      authorization: typeof authorization === "string" ? authorization : undefined,
-      peer: addressOf(call.getPeer()),
-    };
+    const context = contextOf(call, method);
     method.invoke(call.request, context).then(
       (response) => callback(null, response),
       (error: unknown) => {
@@ -74,6 +92,39 @@ function unaryHandler(method: BoundMethod): (call: ServerUnaryCall<Message, Mess
       },
     );
   };
+}
+
+/**
+ * A streaming method on a grpc-js stream: the caller's messages pulled one at a time
+ * (grpc-js buffers at most its high-water mark, then HTTP/2 flow control holds the
+ * caller back), answers written with back-pressure, the status sent at the end.
+ */
+function streamHandler(method: BoundStream): (call: ServerWritableStream<Message, Message> | ServerDuplexStream<Message, Message>) => void {
+  return (call) => {
+    const context = contextOf(call, method);
+    const stream: StreamCall = {
+      request: "request" in call ? call.request : (call as AsyncIterable<Message>),
+      sink: { send: (message) => write(call, message, context.signal), open: async () => undefined },
+    };
+    method.invoke(stream, context).then(
+      () => call.end(),
+      (error: unknown) => {
+        if (call.cancelled) return; // nobody to tell
+        const failure = toCallError(error);
+        const metadata = trailersOf(failure);
+        call.emit("error", metadata === undefined ? { code: failure.code, details: failure.message } : { code: failure.code, details: failure.message, metadata });
+      },
+    );
+  };
+}
+
+/** Writes one answer; resolves once the stream can take more, rejects once the caller is gone. */
+async function write(call: ServerWritableStream<Message, Message> | ServerDuplexStream<Message, Message>, message: Message, gone: AbortSignal): Promise<void> {
+  if (gone.aborted || call.cancelled || call.destroyed) throw new CallError(Code.CANCELLED, "the caller cancelled the call");
+  if (call.write(message)) return;
+  await once(call, "drain", { signal: gone }).catch(() => {
+    throw new CallError(Code.CANCELLED, "the caller cancelled the call");
+  });
 }
 
 /** "1.2.3.4:5678", "[::1]:5678" → the address without the port (what a rate limit keys on). */

@@ -1,8 +1,12 @@
 import type { JsonValue } from "@bufbuild/protobuf";
+import type { DescField, Message } from "@bufbuild/protobuf";
+import { reflect } from "@bufbuild/protobuf/reflect";
 import type { BoundMethod } from "../../service/bind";
 import type { CallContext } from "../../service/pipeline";
 import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
 import { CallError, Code, toCallError } from "../../service/status";
+import { errorBody } from "./error-body";
+import { type EventStream, type EventStreamFields, startEventStream } from "./event-stream";
 import { httpStatusOf } from "./http-status";
 import { type RequestDecoder, requestDecoder, type ResponseEncoder, responseEncoder } from "./json-codec";
 import { type Route, type RouteMatch, RouteMatcher } from "./routes";
@@ -33,7 +37,10 @@ const NEVER = new AbortController().signal;
 export interface GatewayResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
+  /** The whole body; "" for a stream. */
   readonly body: string;
+  /** A server stream's events (text/event-stream), written after the headers by `pipe`. */
+  readonly events?: EventStream;
 }
 
 export interface GatewayOptions {
@@ -44,6 +51,8 @@ export interface GatewayOptions {
    * error object (a documented compatibility exception: GET /keys when empty).
    */
   readonly emptyErrorBody?: Readonly<Record<string, readonly number[]>>;
+  /** Server-streaming methods served as Server-Sent Events: which fields make each frame's id and event, and which one Last-Event-ID sets. */
+  readonly eventStreams?: Readonly<Record<string, EventStreamFields>>;
 }
 
 /**
@@ -67,6 +76,7 @@ export class Gateway {
         encode: responseEncoder(route, method.output),
         successStatus: options.successStatus?.[route.grpcPath] ?? 200,
         emptyErrorBody: options.emptyErrorBody?.[route.grpcPath] ?? [],
+        events: eventStreamPlan(route.grpcPath, method, options.eventStreams?.[route.grpcPath]),
       });
     }
     this.matcher = new RouteMatcher(routes);
@@ -94,6 +104,7 @@ export class Gateway {
     const context: CallContext = {
       signal: request.signal ?? NEVER,
       method: route.grpcPath,
+      kind: plan.method.kind,
       transport: "http",
       requestId,
       authorization: header(request.headers, "authorization"),
@@ -102,8 +113,13 @@ export class Gateway {
     try {
       // A route that takes no body ignores one, as grpc-gateway does.
       const body = route.body === "" ? undefined : (request.parsedBody ?? parseBody(request));
-      const response = await plan.method.invoke(plan.decode({ variables, query: request.query, body }), context);
-      return jsonResponse(requestId, plan.successStatus, plan.encode(response));
+      const message = plan.decode({ variables, query: request.query, body });
+      const { method } = plan;
+      if (method.kind === "unary") return jsonResponse(requestId, plan.successStatus, plan.encode(await method.invoke(message, context)));
+      const events = plan.events as EventsPlan; // a stream method has one (checked when the route was planned)
+      resume(message, events.resumeField, header(request.headers, "last-event-id"));
+      const stream = await startEventStream((call) => method.invoke(call, context), message, plan.encode, events.fields, toCallError);
+      return { status: 200, headers: { ...EVENT_STREAM_HEADERS, "x-request-id": requestId }, body: "", events: stream };
     } catch (error) {
       const failure = toCallError(error);
       const status = httpStatusOf(failure.code);
@@ -119,6 +135,36 @@ interface RoutePlan {
   readonly encode: ResponseEncoder;
   readonly successStatus: number;
   readonly emptyErrorBody: readonly number[];
+  /** Set for a server stream: how it becomes Server-Sent Events. */
+  readonly events: EventsPlan | undefined;
+}
+
+interface EventsPlan {
+  readonly fields: EventStreamFields;
+  /** The request's resume field, resolved once (an integer field). */
+  readonly resumeField: DescField;
+}
+
+const EVENT_STREAM_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" };
+
+/** A stream route's SSE plan; a stream method without one cannot be served over REST. */
+function eventStreamPlan(path: string, method: BoundMethod, fields: EventStreamFields | undefined): EventsPlan | undefined {
+  if (method.kind === "unary") return undefined;
+  if (method.kind !== "server_stream") throw new Error(`${path}: only server streams can have an HTTP route`);
+  if (fields === undefined) throw new Error(`${path}: a server stream's route needs its eventStreams entry (id, event and resume fields)`);
+  const resumeField = method.input.fields.find((field) => field.localName === fields.resumeField);
+  if (resumeField?.fieldKind !== "scalar") throw new Error(`${path}: the resume field ${fields.resumeField} is not a scalar field of ${method.input.typeName}`);
+  return { fields, resumeField };
+}
+
+/**
+ * Last-Event-ID: N (the last event the caller saw, sent by EventSource on reconnect)
+ * resumes at N + 1, whatever the query said. Anything but a whole number is refused.
+ */
+function resume(message: Message, field: DescField, lastEventId: string | undefined): void {
+  if (lastEventId === undefined || lastEventId === "") return;
+  if (!/^\d{1,19}$/.test(lastEventId)) throw new CallError(Code.INVALID_ARGUMENT, "Last-Event-ID must be a revision (a whole number)");
+  reflect(field.parent, message).set(field, BigInt(lastEventId) + 1n);
 }
 
 /**
@@ -130,11 +176,6 @@ function failureHeaders(failure: CallError): Readonly<Record<string, string>> {
   if (failure.code === Code.PERMISSION_DENIED) return { "www-authenticate": 'Bearer realm="token-orchestrator", error="insufficient_scope"' };
   if (failure.retryAfterMs !== undefined) return { "retry-after": String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))) };
   return {};
-}
-
-/** The error body every failure carries: grpc-gateway's Status JSON. */
-export function errorBody(code: number, message: string): string {
-  return JSON.stringify({ code, message, details: [] });
 }
 
 export function errorResponse(

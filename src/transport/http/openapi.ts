@@ -44,14 +44,15 @@ export type OpenApiSchemaObject = {
 
 export type OpenApiSchema = OpenApiReference | OpenApiSchemaObject;
 
-export type OpenApiMediaTypes = { readonly "application/json": { readonly schema: OpenApiSchema } };
+/** A body's media types: JSON, or Server-Sent Events for a server stream's answer. */
+export type OpenApiMediaTypes = { readonly [type in "application/json" | "text/event-stream"]?: { readonly schema: OpenApiSchema } };
 
 export type OpenApiParameter = {
   readonly name: string;
   readonly schema: OpenApiSchema;
   readonly description?: string;
   readonly deprecated?: boolean;
-} & ({ readonly in: "path"; readonly required: true } | { readonly in: "query"; readonly required: false });
+} & ({ readonly in: "path"; readonly required: true } | { readonly in: "query" | "header"; readonly required: false });
 
 export type OpenApiRequestBody = { readonly required: boolean; readonly content: OpenApiMediaTypes };
 
@@ -118,7 +119,7 @@ export function openApiDocument(routes: readonly Route[], options: GatewayOption
     if (item[verb] !== undefined) continue;
     item[verb] = operationOf(route, {
       operationId: operationIds.next(route.method),
-      parameters: [...pathParameters(route, variables, schemas), ...queryParameters(route, schemas)],
+      parameters: [...pathParameters(route, variables, schemas), ...queryParameters(route, schemas), ...resumeHeader(route, options)],
       requestBody: requestBodyOf(route, schemas),
       responses: { ...success, ...emptyErrorResponses(route, options), default: ERROR_RESPONSE },
     });
@@ -132,6 +133,21 @@ export function openApiDocument(routes: readonly Route[], options: GatewayOption
     components: { schemas: schemas.all(), securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } } },
     security: [{ bearerAuth: [] }],
   };
+}
+
+/** A server stream's Last-Event-ID header, as EventSource sends it on reconnect. */
+function resumeHeader(route: Route, options: GatewayOptions): OpenApiParameter[] {
+  const fields = options.eventStreams?.[route.grpcPath];
+  if (fields === undefined) return [];
+  return [
+    {
+      name: "Last-Event-ID",
+      in: "header",
+      required: false,
+      schema: { type: "string", pattern: "^[0-9]+$" },
+      description: `The ${fields.id} of the last event seen: the stream resumes after it (it wins over ${fields.resumeField}).`,
+    },
+  ];
 }
 
 function tagsOf(routes: readonly Route[]): OpenApiTag[] {
@@ -314,6 +330,18 @@ function successResponse(route: Route, options: GatewayOptions, schemas: SchemaB
   const output = route.method.output;
   const schema =
     route.responseBody === "" ? schemas.messageSchema(output, "response") : schemas.fieldSchema(fieldAt(route, output, route.responseBody), "response");
+  if (route.method.methodKind === "server_streaming") {
+    return {
+      [String(status)]: {
+        description:
+          "Server-Sent Events: one frame per message, `data:` the message as JSON (this schema)" +
+          (options.eventStreams?.[route.grpcPath] === undefined
+            ? "."
+            : `, \`id:\` its ${options.eventStreams[route.grpcPath]?.id}, \`event:\` its ${options.eventStreams[route.grpcPath]?.event}. A failure after the stream opened ends it with an \`error\` event whose data is the error body.`),
+        content: { "text/event-stream": { schema } },
+      },
+    };
+  }
   return { [String(status)]: { description: STATUS_TEXT[status] ?? "Success", content: jsonContent(schema) } };
 }
 

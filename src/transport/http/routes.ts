@@ -35,7 +35,8 @@ export function routesFromDescriptors(registry: Registry, services: readonly str
     const service: DescService | undefined = registry.getService(name);
     if (service === undefined) throw new Error(`service ${name} is not in the descriptors`);
     for (const method of service.methods) {
-      if (method.methodKind !== "unary" || !hasOption(method, extension)) continue;
+      // Unary methods and server streams (served as Server-Sent Events); a stream the caller writes has no REST form.
+      if ((method.methodKind !== "unary" && method.methodKind !== "server_streaming") || !hasOption(method, extension)) continue;
       const rule = getOption(method, extension) as unknown as HttpRule;
       for (const binding of [rule, ...rule.additionalBindings]) routes.push(routeOf(method, binding));
     }

@@ -3,6 +3,7 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
 import { Code } from "../../service/status";
 import { BodyError, hasBody, readBody } from "./body-reader";
+import type { EventOutput } from "./event-stream";
 import { errorResponse, type Gateway, type GatewayResponse, header } from "./gateway";
 import type { RouteMatch } from "./routes";
 
@@ -101,14 +102,57 @@ export function bodyErrorResponse(req: IncomingMessage, error: BodyError): Gatew
   return errorResponse(requestIdFor(req), error.status, code, error.message);
 }
 
-/** Writes a gateway answer with its Content-Length. */
+/** Writes a gateway answer: a whole body with its Content-Length, or a stream's events as they come. */
 export function send(res: ServerResponse, response: GatewayResponse): void {
-  if (res.headersSent || res.destroyed) return;
+  const { events } = response;
+  if (res.headersSent || res.destroyed) {
+    void events?.pipe(GONE); // its handler must learn the caller is gone
+    return;
+  }
   const headers: string[] = [];
   for (const [name, value] of Object.entries(response.headers)) headers.push(name, value);
-  headers.push("content-length", String(Buffer.byteLength(response.body)));
+  if (events === undefined) {
+    headers.push("content-length", String(Buffer.byteLength(response.body)));
+    res.writeHead(response.status, headers);
+    res.end(response.body);
+    return;
+  }
   res.writeHead(response.status, headers);
-  res.end(response.body);
+  res.flushHeaders(); // the caller sees the stream open before its first event
+  void events.pipe(outputOf(res)).finally(() => {
+    // A reader still behind when the stream ends (a dropped watcher) is cut off, not waited for.
+    if (res.writableNeedDrain) res.destroy();
+    else res.end();
+  });
+}
+
+const GONE: EventOutput = { write: () => Promise.reject(new Error("the caller is gone")) };
+
+/** A response as a stream's output: each write waits for the socket to drain, and fails once the caller is gone. */
+function outputOf(res: ServerResponse): EventOutput {
+  return {
+    write: (text) =>
+      new Promise<void>((resolve, reject) => {
+        if (res.destroyed || res.writableEnded) {
+          reject(new Error("the caller is gone"));
+          return;
+        }
+        if (res.write(text)) {
+          resolve();
+          return;
+        }
+        const drained = (): void => {
+          res.off("close", closed);
+          resolve();
+        };
+        const closed = (): void => {
+          res.off("drain", drained);
+          reject(new Error("the caller is gone"));
+        };
+        res.once("drain", drained);
+        res.once("close", closed);
+      }),
+  };
 }
 
 /** Anything unexpected: logged, then a JSON 500 with no detail (never an HTML page or a stack trace). */

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { TlsFiles } from "../../config";
 import { Code } from "../../service/status";
-import { errorBody } from "./gateway";
+import { errorBody } from "./error-body";
 
 /**
  * Slow and idle connections are bounded: a request's headers must arrive within 10 s

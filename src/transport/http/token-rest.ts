@@ -9,6 +9,8 @@ export const TOKEN_REST_OPTIONS: GatewayOptions = {
   successStatus: { "/tokens.v1.TokenService/Create": 201 },
   // Kept for existing REST clients: GET /keys with no available key is 404 with body {}.
   emptyErrorBody: { "/tokens.v1.TokenService/Acquire": [Code.NOT_FOUND] },
+  // GET /events: each frame's id is the event's revision and its event name the type; Last-Event-ID resumes after it.
+  eventStreams: { "/tokens.v1.TokenService/Watch": { id: "revision", event: "type", resumeField: "startRevision" } },
 };
 
 /** Largest REST request body accepted (bytes); larger ones get 413. Requests here are tiny. */

@@ -10,8 +10,12 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -65,6 +69,85 @@ export function keyStateToJSON(object: KeyState): string {
     case KeyState.COOLING:
       return "COOLING";
     case KeyState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** KeyEventType is what happened to a key. */
+export enum KeyEventType {
+  KEY_EVENT_TYPE_UNSPECIFIED = 0,
+  CREATED = 1,
+  ACQUIRED = 2,
+  RELEASED = 3,
+  /** AUTO_RELEASED - A lease ended by time, at its release_at. */
+  AUTO_RELEASED = 4,
+  /** COOLDOWN_STARTED - Released with a cooldown (the key is COOLING). */
+  COOLDOWN_STARTED = 5,
+  KEPT_ALIVE = 6,
+  /** EXPIRED - Deleted by time, at its expires_at. */
+  EXPIRED = 7,
+  DELETED = 8,
+  UNRECOGNIZED = -1,
+}
+
+export function keyEventTypeFromJSON(object: any): KeyEventType {
+  switch (object) {
+    case 0:
+    case "KEY_EVENT_TYPE_UNSPECIFIED":
+      return KeyEventType.KEY_EVENT_TYPE_UNSPECIFIED;
+    case 1:
+    case "CREATED":
+      return KeyEventType.CREATED;
+    case 2:
+    case "ACQUIRED":
+      return KeyEventType.ACQUIRED;
+    case 3:
+    case "RELEASED":
+      return KeyEventType.RELEASED;
+    case 4:
+    case "AUTO_RELEASED":
+      return KeyEventType.AUTO_RELEASED;
+    case 5:
+    case "COOLDOWN_STARTED":
+      return KeyEventType.COOLDOWN_STARTED;
+    case 6:
+    case "KEPT_ALIVE":
+      return KeyEventType.KEPT_ALIVE;
+    case 7:
+    case "EXPIRED":
+      return KeyEventType.EXPIRED;
+    case 8:
+    case "DELETED":
+      return KeyEventType.DELETED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return KeyEventType.UNRECOGNIZED;
+  }
+}
+
+export function keyEventTypeToJSON(object: KeyEventType): string {
+  switch (object) {
+    case KeyEventType.KEY_EVENT_TYPE_UNSPECIFIED:
+      return "KEY_EVENT_TYPE_UNSPECIFIED";
+    case KeyEventType.CREATED:
+      return "CREATED";
+    case KeyEventType.ACQUIRED:
+      return "ACQUIRED";
+    case KeyEventType.RELEASED:
+      return "RELEASED";
+    case KeyEventType.AUTO_RELEASED:
+      return "AUTO_RELEASED";
+    case KeyEventType.COOLDOWN_STARTED:
+      return "COOLDOWN_STARTED";
+    case KeyEventType.KEPT_ALIVE:
+      return "KEPT_ALIVE";
+    case KeyEventType.EXPIRED:
+      return "EXPIRED";
+    case KeyEventType.DELETED:
+      return "DELETED";
+    case KeyEventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -217,6 +300,47 @@ export interface ListResponse {
   keys: KeyInfo[];
   /** Empty on the last page. */
   nextPageToken: string;
+}
+
+export interface KeepAliveStreamRequest {
+  keyId: string;
+  /** As KeepAliveRequest.lease: when given, only this lease, and its hold is renewed. */
+  lease?: number | undefined;
+}
+
+export interface KeepAliveStreamResponse {
+  /** The request's key_id, so answers can be matched without counting. */
+  keyId: string;
+  /** Set when code is 0 (OK): as KeepAliveResponse. */
+  expiresAt?: Date | undefined;
+  releaseAt?:
+    | Date
+    | undefined;
+  /** The gRPC code number the unary KeepAlive would have given (0: OK). */
+  code: number;
+  /** Empty when code is 0. */
+  message: string;
+}
+
+export interface WatchRequest {
+  /**
+   * The first revision to send (inclusive, as etcd's). Unset or 0: from the
+   * next event on.
+   */
+  startRevision: number;
+}
+
+export interface KeyEvent {
+  /** One more than the event before it in the pool (all instances on Redis). */
+  revision: number;
+  type: KeyEventType;
+  keyId: string;
+  /** When it happened: the deadline itself for AUTO_RELEASED and EXPIRED. */
+  at?:
+    | Date
+    | undefined;
+  /** The lease it concerns, if any. */
+  lease?: number | undefined;
 }
 
 function createBaseCreateRequest(): CreateRequest {
@@ -1942,6 +2066,450 @@ export const ListResponse: MessageFns<ListResponse> = {
   },
 };
 
+function createBaseKeepAliveStreamRequest(): KeepAliveStreamRequest {
+  return { keyId: "", lease: undefined };
+}
+
+export const KeepAliveStreamRequest: MessageFns<KeepAliveStreamRequest> = {
+  encode(message: KeepAliveStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyId !== "") {
+      writer.uint32(10).string(message.keyId);
+    }
+    if (message.lease !== undefined) {
+      writer.uint32(16).uint64(message.lease);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeepAliveStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeepAliveStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.lease = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeepAliveStreamRequest {
+    return {
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      lease: isSet(object.lease) ? globalThis.Number(object.lease) : undefined,
+    };
+  },
+
+  toJSON(message: KeepAliveStreamRequest): unknown {
+    const obj: any = {};
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.lease !== undefined) {
+      obj.lease = Math.round(message.lease);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KeepAliveStreamRequest>): KeepAliveStreamRequest {
+    return KeepAliveStreamRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KeepAliveStreamRequest>): KeepAliveStreamRequest {
+    const message = createBaseKeepAliveStreamRequest();
+    message.keyId = object.keyId ?? "";
+    message.lease = object.lease ?? undefined;
+    return message;
+  },
+};
+
+function createBaseKeepAliveStreamResponse(): KeepAliveStreamResponse {
+  return { keyId: "", expiresAt: undefined, releaseAt: undefined, code: 0, message: "" };
+}
+
+export const KeepAliveStreamResponse: MessageFns<KeepAliveStreamResponse> = {
+  encode(message: KeepAliveStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyId !== "") {
+      writer.uint32(10).string(message.keyId);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(18).fork()).join();
+    }
+    if (message.releaseAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.releaseAt), writer.uint32(26).fork()).join();
+    }
+    if (message.code !== 0) {
+      writer.uint32(32).uint32(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(42).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeepAliveStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeepAliveStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.releaseAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.code = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeepAliveStreamResponse {
+    return {
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+      releaseAt: isSet(object.releaseAt)
+        ? fromJsonTimestamp(object.releaseAt)
+        : isSet(object.release_at)
+        ? fromJsonTimestamp(object.release_at)
+        : undefined,
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: KeepAliveStreamResponse): unknown {
+    const obj: any = {};
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    if (message.releaseAt !== undefined) {
+      obj.releaseAt = message.releaseAt.toISOString();
+    }
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KeepAliveStreamResponse>): KeepAliveStreamResponse {
+    return KeepAliveStreamResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KeepAliveStreamResponse>): KeepAliveStreamResponse {
+    const message = createBaseKeepAliveStreamResponse();
+    message.keyId = object.keyId ?? "";
+    message.expiresAt = object.expiresAt ?? undefined;
+    message.releaseAt = object.releaseAt ?? undefined;
+    message.code = object.code ?? 0;
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseWatchRequest(): WatchRequest {
+  return { startRevision: 0 };
+}
+
+export const WatchRequest: MessageFns<WatchRequest> = {
+  encode(message: WatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startRevision !== 0) {
+      writer.uint32(8).uint64(message.startRevision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.startRevision = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchRequest {
+    return {
+      startRevision: isSet(object.startRevision)
+        ? globalThis.Number(object.startRevision)
+        : isSet(object.start_revision)
+        ? globalThis.Number(object.start_revision)
+        : 0,
+    };
+  },
+
+  toJSON(message: WatchRequest): unknown {
+    const obj: any = {};
+    if (message.startRevision !== 0) {
+      obj.startRevision = Math.round(message.startRevision);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchRequest>): WatchRequest {
+    return WatchRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchRequest>): WatchRequest {
+    const message = createBaseWatchRequest();
+    message.startRevision = object.startRevision ?? 0;
+    return message;
+  },
+};
+
+function createBaseKeyEvent(): KeyEvent {
+  return { revision: 0, type: 0, keyId: "", at: undefined, lease: undefined };
+}
+
+export const KeyEvent: MessageFns<KeyEvent> = {
+  encode(message: KeyEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== 0) {
+      writer.uint32(8).uint64(message.revision);
+    }
+    if (message.type !== 0) {
+      writer.uint32(16).int32(message.type);
+    }
+    if (message.keyId !== "") {
+      writer.uint32(26).string(message.keyId);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(34).fork()).join();
+    }
+    if (message.lease !== undefined) {
+      writer.uint32(40).uint64(message.lease);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.lease = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeyEvent {
+    return {
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      type: isSet(object.type) ? keyEventTypeFromJSON(object.type) : 0,
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      lease: isSet(object.lease) ? globalThis.Number(object.lease) : undefined,
+    };
+  },
+
+  toJSON(message: KeyEvent): unknown {
+    const obj: any = {};
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.type !== 0) {
+      obj.type = keyEventTypeToJSON(message.type);
+    }
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    if (message.lease !== undefined) {
+      obj.lease = Math.round(message.lease);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KeyEvent>): KeyEvent {
+    return KeyEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KeyEvent>): KeyEvent {
+    const message = createBaseKeyEvent();
+    message.revision = object.revision ?? 0;
+    message.type = object.type ?? 0;
+    message.keyId = object.keyId ?? "";
+    message.at = object.at ?? undefined;
+    message.lease = object.lease ?? undefined;
+    return message;
+  },
+};
+
 /**
  * TokenService creates, hands out and expires a pool of API keys.
  *
@@ -2053,6 +2621,36 @@ export const TokenServiceService = {
     responseSerialize: (value: ListResponse): Buffer => Buffer.from(ListResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListResponse => ListResponse.decode(value),
   },
+  /**
+   * KeepAliveStream renews many keys on one stream: every request gets one
+   * answer, in order, with the code the unary KeepAlive would have given; a bad
+   * item never ends the stream. gRPC only.
+   */
+  keepAliveStream: {
+    path: "/tokens.v1.TokenService/KeepAliveStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: KeepAliveStreamRequest): Buffer =>
+      Buffer.from(KeepAliveStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): KeepAliveStreamRequest => KeepAliveStreamRequest.decode(value),
+    responseSerialize: (value: KeepAliveStreamResponse): Buffer =>
+      Buffer.from(KeepAliveStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): KeepAliveStreamResponse => KeepAliveStreamResponse.decode(value),
+  },
+  /**
+   * Watch streams every key event of the pool, in revision order, from
+   * start_revision on (OUT_OF_RANGE once it is no longer retained). REST serves
+   * it as Server-Sent Events.
+   */
+  watch: {
+    path: "/tokens.v1.TokenService/Watch" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchRequest): Buffer => Buffer.from(WatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchRequest => WatchRequest.decode(value),
+    responseSerialize: (value: KeyEvent): Buffer => Buffer.from(KeyEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): KeyEvent => KeyEvent.decode(value),
+  },
 } as const;
 
 export interface TokenServiceServer extends UntypedServiceImplementation {
@@ -2087,6 +2685,18 @@ export interface TokenServiceServer extends UntypedServiceImplementation {
    * scan of the pool; a key present for the whole walk appears at least once.
    */
   list: handleUnaryCall<ListRequest, ListResponse>;
+  /**
+   * KeepAliveStream renews many keys on one stream: every request gets one
+   * answer, in order, with the code the unary KeepAlive would have given; a bad
+   * item never ends the stream. gRPC only.
+   */
+  keepAliveStream: handleBidiStreamingCall<KeepAliveStreamRequest, KeepAliveStreamResponse>;
+  /**
+   * Watch streams every key event of the pool, in revision order, from
+   * start_revision on (OUT_OF_RANGE once it is no longer retained). REST serves
+   * it as Server-Sent Events.
+   */
+  watch: handleServerStreamingCall<WatchRequest, KeyEvent>;
 }
 
 export interface TokenServiceClient extends Client {
@@ -2227,6 +2837,24 @@ export interface TokenServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * KeepAliveStream renews many keys on one stream: every request gets one
+   * answer, in order, with the code the unary KeepAlive would have given; a bad
+   * item never ends the stream. gRPC only.
+   */
+  keepAliveStream(): ClientDuplexStream<KeepAliveStreamRequest, KeepAliveStreamResponse>;
+  keepAliveStream(options: Partial<CallOptions>): ClientDuplexStream<KeepAliveStreamRequest, KeepAliveStreamResponse>;
+  keepAliveStream(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<KeepAliveStreamRequest, KeepAliveStreamResponse>;
+  /**
+   * Watch streams every key event of the pool, in revision order, from
+   * start_revision on (OUT_OF_RANGE once it is no longer retained). REST serves
+   * it as Server-Sent Events.
+   */
+  watch(request: WatchRequest, options?: Partial<CallOptions>): ClientReadableStream<KeyEvent>;
+  watch(request: WatchRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<KeyEvent>;
 }
 
 export const TokenServiceClient = makeGenericClientConstructor(

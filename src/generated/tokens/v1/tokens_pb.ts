@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tokens/v1/tokens.proto.
  */
 export const file_tokens_v1_tokens: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0b2tlbnMvdjEvdG9rZW5zLnByb3RvEgl0b2tlbnMudjEiNwoNQ3JlYXRlUmVxdWVzdBImCgN0dGwYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ieAoOQ3JlYXRlUmVzcG9uc2USDgoGa2V5X2lkGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKA3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJnCg5BY3F1aXJlUmVxdWVzdBIsCglibG9ja190dGwYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoEd2FpdBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJgCg9BY3F1aXJlUmVzcG9uc2USDgoGa2V5X2lkGAEgASgJEi4KCnJlbGVhc2VfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxlYXNlGAMgASgEIhwKCkdldFJlcXVlc3QSDgoGa2V5X2lkGAEgASgJIssCCgtHZXRSZXNwb25zZRISCgppc19ibG9ja2VkGAEgASgIEi4KCmJsb2NrZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJlbGVhc2VfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiIKBXN0YXRlGAYgASgOMhMudG9rZW5zLnYxLktleVN0YXRlEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgVsZWFzZRgIIAEoBEgAiAEBQggKBl9sZWFzZSIfCg1EZWxldGVSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSIQCg5EZWxldGVSZXNwb25zZSJrCg5SZWxlYXNlUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSEgoFbGVhc2UYAiABKARIAIgBARIrCghjb29sZG93bhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIICgZfbGVhc2UiEQoPUmVsZWFzZVJlc3BvbnNlIkAKEEtlZXBBbGl2ZVJlcXVlc3QSDgoGa2V5X2lkGAEgASgJEhIKBWxlYXNlGAIgASgESACIAQFCCAoGX2xlYXNlInMKEUtlZXBBbGl2ZVJlc3BvbnNlEi4KCmV4cGlyZXNfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJlbGVhc2VfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIg4KDFN0YXRzUmVxdWVzdCJSCg1TdGF0c1Jlc3BvbnNlEg0KBXRvdGFsGAEgASgNEhEKCWF2YWlsYWJsZRgCIAEoDRIOCgZsZWFzZWQYAyABKA0SDwoHY29vbGluZxgEIAEoDSJnCgtMaXN0UmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCRInCgVzdGF0ZRgDIAEoDjITLnRva2Vucy52MS5LZXlTdGF0ZUgAiAEBQggKBl9zdGF0ZSLXAgoHS2V5SW5mbxIOCgZrZXlfaWQYASABKAkSEgoKaXNfYmxvY2tlZBgCIAEoCBIuCgpibG9ja2VkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZWxlYXNlX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgVzdGF0ZRgHIAEoDjITLnRva2Vucy52MS5LZXlTdGF0ZRImCgN0dGwYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoFbGVhc2UYCSABKARIAIgBAUIICgZfbGVhc2UiSQoMTGlzdFJlc3BvbnNlEiAKBGtleXMYASADKAsyEi50b2tlbnMudjEuS2V5SW5mbxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqTQoIS2V5U3RhdGUSGQoVS0VZX1NUQVRFX1VOU1BFQ0lGSUVEEAASDQoJQVZBSUxBQkxFEAESCgoGTEVBU0VEEAISCwoHQ09PTElORxADMs0FCgxUb2tlblNlcnZpY2USUwoGQ3JlYXRlEhgudG9rZW5zLnYxLkNyZWF0ZVJlcXVlc3QaGS50b2tlbnMudjEuQ3JlYXRlUmVzcG9uc2UiFKjUGAKC0+STAgo6ASoiBS9rZXlzElMKB0FjcXVpcmUSGS50b2tlbnMudjEuQWNxdWlyZVJlcXVlc3QaGi50b2tlbnMudjEuQWNxdWlyZVJlc3BvbnNlIhGo1BgBgtPkkwIHEgUva2V5cxJQCgNHZXQSFS50b2tlbnMudjEuR2V0UmVxdWVzdBoWLnRva2Vucy52MS5HZXRSZXNwb25zZSIaqNQYAYLT5JMCEBIOL2tleXMve2tleV9pZH0SWQoGRGVsZXRlEhgudG9rZW5zLnYxLkRlbGV0ZVJlcXVlc3QaGS50b2tlbnMudjEuRGVsZXRlUmVzcG9uc2UiGqjUGAKC0+STAhAqDi9rZXlzL3trZXlfaWR9ElwKB1JlbGVhc2USGS50b2tlbnMudjEuUmVsZWFzZVJlcXVlc3QaGi50b2tlbnMudjEuUmVsZWFzZVJlc3BvbnNlIhqo1BgBgtPkkwIQGg4va2V5cy97a2V5X2lkfRJnCglLZWVwQWxpdmUSGy50b2tlbnMudjEuS2VlcEFsaXZlUmVxdWVzdBocLnRva2Vucy52MS5LZWVwQWxpdmVSZXNwb25zZSIfqNQYAYLT5JMCFRoTL2tlZXBhbGl2ZS97a2V5X2lkfRJOCgVTdGF0cxIXLnRva2Vucy52MS5TdGF0c1JlcXVlc3QaGC50b2tlbnMudjEuU3RhdHNSZXNwb25zZSISqNQYAoLT5JMCCBIGL3N0YXRzEk8KBExpc3QSFi50b2tlbnMudjEuTGlzdFJlcXVlc3QaFy50b2tlbnMudjEuTGlzdFJlc3BvbnNlIhao1BgCgtPkkwIMEgova2V5czpsaXN0YgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_tokens_v1_access]);
+  fileDesc("ChZ0b2tlbnMvdjEvdG9rZW5zLnByb3RvEgl0b2tlbnMudjEiNwoNQ3JlYXRlUmVxdWVzdBImCgN0dGwYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ieAoOQ3JlYXRlUmVzcG9uc2USDgoGa2V5X2lkGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKA3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJnCg5BY3F1aXJlUmVxdWVzdBIsCglibG9ja190dGwYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoEd2FpdBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJgCg9BY3F1aXJlUmVzcG9uc2USDgoGa2V5X2lkGAEgASgJEi4KCnJlbGVhc2VfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxlYXNlGAMgASgEIhwKCkdldFJlcXVlc3QSDgoGa2V5X2lkGAEgASgJIssCCgtHZXRSZXNwb25zZRISCgppc19ibG9ja2VkGAEgASgIEi4KCmJsb2NrZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJlbGVhc2VfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiIKBXN0YXRlGAYgASgOMhMudG9rZW5zLnYxLktleVN0YXRlEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgVsZWFzZRgIIAEoBEgAiAEBQggKBl9sZWFzZSIfCg1EZWxldGVSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSIQCg5EZWxldGVSZXNwb25zZSJrCg5SZWxlYXNlUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSEgoFbGVhc2UYAiABKARIAIgBARIrCghjb29sZG93bhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIICgZfbGVhc2UiEQoPUmVsZWFzZVJlc3BvbnNlIkAKEEtlZXBBbGl2ZVJlcXVlc3QSDgoGa2V5X2lkGAEgASgJEhIKBWxlYXNlGAIgASgESACIAQFCCAoGX2xlYXNlInMKEUtlZXBBbGl2ZVJlc3BvbnNlEi4KCmV4cGlyZXNfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJlbGVhc2VfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIg4KDFN0YXRzUmVxdWVzdCJSCg1TdGF0c1Jlc3BvbnNlEg0KBXRvdGFsGAEgASgNEhEKCWF2YWlsYWJsZRgCIAEoDRIOCgZsZWFzZWQYAyABKA0SDwoHY29vbGluZxgEIAEoDSJnCgtMaXN0UmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCRInCgVzdGF0ZRgDIAEoDjITLnRva2Vucy52MS5LZXlTdGF0ZUgAiAEBQggKBl9zdGF0ZSLXAgoHS2V5SW5mbxIOCgZrZXlfaWQYASABKAkSEgoKaXNfYmxvY2tlZBgCIAEoCBIuCgpibG9ja2VkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZWxlYXNlX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIiCgVzdGF0ZRgHIAEoDjITLnRva2Vucy52MS5LZXlTdGF0ZRImCgN0dGwYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoFbGVhc2UYCSABKARIAIgBAUIICgZfbGVhc2UiSQoMTGlzdFJlc3BvbnNlEiAKBGtleXMYASADKAsyEi50b2tlbnMudjEuS2V5SW5mbxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiRgoWS2VlcEFsaXZlU3RyZWFtUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSEgoFbGVhc2UYAiABKARIAIgBAUIICgZfbGVhc2UiqAEKF0tlZXBBbGl2ZVN0cmVhbVJlc3BvbnNlEg4KBmtleV9pZBgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZWxlYXNlX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRjb2RlGAQgASgNEg8KB21lc3NhZ2UYBSABKAkiJgoMV2F0Y2hSZXF1ZXN0EhYKDnN0YXJ0X3JldmlzaW9uGAEgASgEIpkBCghLZXlFdmVudBIQCghyZXZpc2lvbhgBIAEoBBIlCgR0eXBlGAIgASgOMhcudG9rZW5zLnYxLktleUV2ZW50VHlwZRIOCgZrZXlfaWQYAyABKAkSJgoCYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKBWxlYXNlGAUgASgESACIAQFCCAoGX2xlYXNlKk0KCEtleVN0YXRlEhkKFUtFWV9TVEFURV9VTlNQRUNJRklFRBAAEg0KCUFWQUlMQUJMRRABEgoKBkxFQVNFRBACEgsKB0NPT0xJTkcQAyqqAQoMS2V5RXZlbnRUeXBlEh4KGktFWV9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASCwoHQ1JFQVRFRBABEgwKCEFDUVVJUkVEEAISDAoIUkVMRUFTRUQQAxIRCg1BVVRPX1JFTEVBU0VEEAQSFAoQQ09PTERPV05fU1RBUlRFRBAFEg4KCktFUFRfQUxJVkUQBhILCgdFWFBJUkVEEAcSCwoHREVMRVRFRBAIMv8GCgxUb2tlblNlcnZpY2USUwoGQ3JlYXRlEhgudG9rZW5zLnYxLkNyZWF0ZVJlcXVlc3QaGS50b2tlbnMudjEuQ3JlYXRlUmVzcG9uc2UiFKjUGAKC0+STAgo6ASoiBS9rZXlzElMKB0FjcXVpcmUSGS50b2tlbnMudjEuQWNxdWlyZVJlcXVlc3QaGi50b2tlbnMudjEuQWNxdWlyZVJlc3BvbnNlIhGo1BgBgtPkkwIHEgUva2V5cxJQCgNHZXQSFS50b2tlbnMudjEuR2V0UmVxdWVzdBoWLnRva2Vucy52MS5HZXRSZXNwb25zZSIaqNQYAYLT5JMCEBIOL2tleXMve2tleV9pZH0SWQoGRGVsZXRlEhgudG9rZW5zLnYxLkRlbGV0ZVJlcXVlc3QaGS50b2tlbnMudjEuRGVsZXRlUmVzcG9uc2UiGqjUGAKC0+STAhAqDi9rZXlzL3trZXlfaWR9ElwKB1JlbGVhc2USGS50b2tlbnMudjEuUmVsZWFzZVJlcXVlc3QaGi50b2tlbnMudjEuUmVsZWFzZVJlc3BvbnNlIhqo1BgBgtPkkwIQGg4va2V5cy97a2V5X2lkfRJnCglLZWVwQWxpdmUSGy50b2tlbnMudjEuS2VlcEFsaXZlUmVxdWVzdBocLnRva2Vucy52MS5LZWVwQWxpdmVSZXNwb25zZSIfqNQYAYLT5JMCFRoTL2tlZXBhbGl2ZS97a2V5X2lkfRJOCgVTdGF0cxIXLnRva2Vucy52MS5TdGF0c1JlcXVlc3QaGC50b2tlbnMudjEuU3RhdHNSZXNwb25zZSISqNQYAoLT5JMCCBIGL3N0YXRzEk8KBExpc3QSFi50b2tlbnMudjEuTGlzdFJlcXVlc3QaFy50b2tlbnMudjEuTGlzdFJlc3BvbnNlIhao1BgCgtPkkwIMEgova2V5czpsaXN0EmIKD0tlZXBBbGl2ZVN0cmVhbRIhLnRva2Vucy52MS5LZWVwQWxpdmVTdHJlYW1SZXF1ZXN0GiIudG9rZW5zLnYxLktlZXBBbGl2ZVN0cmVhbVJlc3BvbnNlIgSo1BgBKAEwARJMCgVXYXRjaBIXLnRva2Vucy52MS5XYXRjaFJlcXVlc3QaEy50b2tlbnMudjEuS2V5RXZlbnQiE6jUGAKC0+STAgkSBy9ldmVudHMwAWIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_tokens_v1_access]);
 
 /**
  * @generated from message tokens.v1.CreateRequest
@@ -500,6 +500,138 @@ export const ListResponseSchema: GenMessage<ListResponse> = /*@__PURE__*/
   messageDesc(file_tokens_v1_tokens, 16);
 
 /**
+ * @generated from message tokens.v1.KeepAliveStreamRequest
+ */
+export type KeepAliveStreamRequest = Message<"tokens.v1.KeepAliveStreamRequest"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * As KeepAliveRequest.lease: when given, only this lease, and its hold is renewed.
+   *
+   * @generated from field: optional uint64 lease = 2;
+   */
+  lease?: bigint | undefined;
+};
+
+/**
+ * Describes the message tokens.v1.KeepAliveStreamRequest.
+ * Use `create(KeepAliveStreamRequestSchema)` to create a new message.
+ */
+export const KeepAliveStreamRequestSchema: GenMessage<KeepAliveStreamRequest> = /*@__PURE__*/
+  messageDesc(file_tokens_v1_tokens, 17);
+
+/**
+ * @generated from message tokens.v1.KeepAliveStreamResponse
+ */
+export type KeepAliveStreamResponse = Message<"tokens.v1.KeepAliveStreamResponse"> & {
+  /**
+   * The request's key_id, so answers can be matched without counting.
+   *
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * Set when code is 0 (OK): as KeepAliveResponse.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 2;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp release_at = 3;
+   */
+  releaseAt?: Timestamp | undefined;
+
+  /**
+   * The gRPC code number the unary KeepAlive would have given (0: OK).
+   *
+   * @generated from field: uint32 code = 4;
+   */
+  code: number;
+
+  /**
+   * Empty when code is 0.
+   *
+   * @generated from field: string message = 5;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message tokens.v1.KeepAliveStreamResponse.
+ * Use `create(KeepAliveStreamResponseSchema)` to create a new message.
+ */
+export const KeepAliveStreamResponseSchema: GenMessage<KeepAliveStreamResponse> = /*@__PURE__*/
+  messageDesc(file_tokens_v1_tokens, 18);
+
+/**
+ * @generated from message tokens.v1.WatchRequest
+ */
+export type WatchRequest = Message<"tokens.v1.WatchRequest"> & {
+  /**
+   * The first revision to send (inclusive, as etcd's). Unset or 0: from the
+   * next event on.
+   *
+   * @generated from field: uint64 start_revision = 1;
+   */
+  startRevision: bigint;
+};
+
+/**
+ * Describes the message tokens.v1.WatchRequest.
+ * Use `create(WatchRequestSchema)` to create a new message.
+ */
+export const WatchRequestSchema: GenMessage<WatchRequest> = /*@__PURE__*/
+  messageDesc(file_tokens_v1_tokens, 19);
+
+/**
+ * @generated from message tokens.v1.KeyEvent
+ */
+export type KeyEvent = Message<"tokens.v1.KeyEvent"> & {
+  /**
+   * One more than the event before it in the pool (all instances on Redis).
+   *
+   * @generated from field: uint64 revision = 1;
+   */
+  revision: bigint;
+
+  /**
+   * @generated from field: tokens.v1.KeyEventType type = 2;
+   */
+  type: KeyEventType;
+
+  /**
+   * @generated from field: string key_id = 3;
+   */
+  keyId: string;
+
+  /**
+   * When it happened: the deadline itself for AUTO_RELEASED and EXPIRED.
+   *
+   * @generated from field: google.protobuf.Timestamp at = 4;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * The lease it concerns, if any.
+   *
+   * @generated from field: optional uint64 lease = 5;
+   */
+  lease?: bigint | undefined;
+};
+
+/**
+ * Describes the message tokens.v1.KeyEvent.
+ * Use `create(KeyEventSchema)` to create a new message.
+ */
+export const KeyEventSchema: GenMessage<KeyEvent> = /*@__PURE__*/
+  messageDesc(file_tokens_v1_tokens, 20);
+
+/**
  * KeyState is where a key is in its lease cycle.
  *
  * @generated from enum tokens.v1.KeyState
@@ -537,6 +669,70 @@ export enum KeyState {
  */
 export const KeyStateSchema: GenEnum<KeyState> = /*@__PURE__*/
   enumDesc(file_tokens_v1_tokens, 0);
+
+/**
+ * KeyEventType is what happened to a key.
+ *
+ * @generated from enum tokens.v1.KeyEventType
+ */
+export enum KeyEventType {
+  /**
+   * @generated from enum value: KEY_EVENT_TYPE_UNSPECIFIED = 0;
+   */
+  KEY_EVENT_TYPE_UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CREATED = 1;
+   */
+  CREATED = 1,
+
+  /**
+   * @generated from enum value: ACQUIRED = 2;
+   */
+  ACQUIRED = 2,
+
+  /**
+   * @generated from enum value: RELEASED = 3;
+   */
+  RELEASED = 3,
+
+  /**
+   * A lease ended by time, at its release_at.
+   *
+   * @generated from enum value: AUTO_RELEASED = 4;
+   */
+  AUTO_RELEASED = 4,
+
+  /**
+   * Released with a cooldown (the key is COOLING).
+   *
+   * @generated from enum value: COOLDOWN_STARTED = 5;
+   */
+  COOLDOWN_STARTED = 5,
+
+  /**
+   * @generated from enum value: KEPT_ALIVE = 6;
+   */
+  KEPT_ALIVE = 6,
+
+  /**
+   * Deleted by time, at its expires_at.
+   *
+   * @generated from enum value: EXPIRED = 7;
+   */
+  EXPIRED = 7,
+
+  /**
+   * @generated from enum value: DELETED = 8;
+   */
+  DELETED = 8,
+}
+
+/**
+ * Describes the enum tokens.v1.KeyEventType.
+ */
+export const KeyEventTypeSchema: GenEnum<KeyEventType> = /*@__PURE__*/
+  enumDesc(file_tokens_v1_tokens, 1);
 
 /**
  * TokenService creates, hands out and expires a pool of API keys.
@@ -641,6 +837,30 @@ export const TokenService: GenService<{
     methodKind: "unary";
     input: typeof ListRequestSchema;
     output: typeof ListResponseSchema;
+  },
+  /**
+   * KeepAliveStream renews many keys on one stream: every request gets one
+   * answer, in order, with the code the unary KeepAlive would have given; a bad
+   * item never ends the stream. gRPC only.
+   *
+   * @generated from rpc tokens.v1.TokenService.KeepAliveStream
+   */
+  keepAliveStream: {
+    methodKind: "bidi_streaming";
+    input: typeof KeepAliveStreamRequestSchema;
+    output: typeof KeepAliveStreamResponseSchema;
+  },
+  /**
+   * Watch streams every key event of the pool, in revision order, from
+   * start_revision on (OUT_OF_RANGE once it is no longer retained). REST serves
+   * it as Server-Sent Events.
+   *
+   * @generated from rpc tokens.v1.TokenService.Watch
+   */
+  watch: {
+    methodKind: "server_streaming";
+    input: typeof WatchRequestSchema;
+    output: typeof KeyEventSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tokens_v1_tokens, 0);

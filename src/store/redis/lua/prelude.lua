@@ -10,11 +10,14 @@
 --   KEYS[9]  hold       HASH   id -> the current hold's length   leased keys only
 --   KEYS[10] seq        STRING the last lease handed out (INCR): leases only grow, across instances
 --   KEYS[11] freed      a pub/sub channel: a message when keys became available (waiting acquires)
+--   KEYS[12] revision   STRING the last event's revision (INCR): one more per event, across instances
+--   KEYS[13] events     STREAM every key event, id "<revision>-0" (Watch); trimmed by sweep.lua
 -- A leased key is in `release` and `lease`; a cooling one in `release` only; an available one in `available`.
 -- ARGV[1] is "now" in ms, or "" to read Redis TIME: one clock for every instance.
 -- Deadlines are absolute instants, so a restart of any instance renews nothing.
 local expiry, release, available, created, blocked = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local sweeper, ttl, lease, hold, seq, freed = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local revision, events_stream = KEYS[12], KEYS[13]
 
 local function clock(arg)
   if arg ~= '' then return tonumber(arg) end
@@ -34,7 +37,9 @@ local LEASE_MISMATCH = -5
 -- The key events this script makes, flat: kind, id, at, lease (-1: none), ... `at` is now
 -- for a caller's change and the deadline itself for an automatic one. Every script answers
 -- answer(result): {result or nil, events}, so the instance that ran it reports them; and
--- when keys became available it tells every instance once (waiting acquires).
+-- when keys became available it tells every instance once (waiting acquires). Each event
+-- is also appended to the pool's stream under the next revision, in the same script as
+-- the change: an event exists exactly when its change does, whichever instance made it.
 local events = {}
 local freed_any = false
 local function emit(kind, id, at, which)
@@ -43,6 +48,8 @@ local function emit(kind, id, at, which)
   events[n + 2] = id
   events[n + 3] = at
   events[n + 4] = which or -1
+  local rev = redis.call('INCR', revision)
+  redis.call('XADD', events_stream, rev .. '-0', 't', kind, 'k', id, 'a', at, 'l', which or -1)
 end
 
 local function answer(result)

@@ -1,0 +1,82 @@
+import { DomainError } from "./errors";
+import type { KeyEvent } from "./events";
+
+/** A key event with its place in the pool's history: one more than the event before it. */
+export interface RevisionedEvent extends KeyEvent {
+  readonly revision: number;
+}
+
+/**
+ * The pool's recent history for Watch: every event gets the next revision, and the
+ * last `retention` events are kept in a ring (fixed memory, O(1) append, O(count)
+ * read), as etcd keeps a compacted window of its revisions. Reading from a revision
+ * older than the window is out_of_range: the watcher has missed events it can no
+ * longer get, and must start again from a later one.
+ */
+export class EventLog {
+  private readonly ring: (RevisionedEvent | undefined)[];
+  /** The revision of the last event appended (0: none yet). */
+  private lastRevision: number;
+  /** The first revision this log ever held (history before it lives elsewhere, or nowhere). */
+  private firstHeld: number;
+
+  constructor(
+    readonly retention: number,
+    /** The revision the log continues from (a store that keeps its history elsewhere). */
+    startAfter = 0,
+  ) {
+    if (!Number.isInteger(retention) || retention < 1) throw new RangeError(`retention must be a whole number ≥ 1: ${retention}`);
+    this.ring = new Array<RevisionedEvent | undefined>(retention);
+    this.lastRevision = startAfter;
+    this.firstHeld = startAfter + 1;
+  }
+
+  /** The revision of the last event (0 before any). */
+  get last(): number {
+    return this.lastRevision;
+  }
+
+  /** The oldest revision still held (last + 1 when the log is empty). */
+  get oldest(): number {
+    return Math.max(1, this.lastRevision - this.retention + 1, this.firstHeld);
+  }
+
+  /** Appends an event under the next revision, evicting the oldest beyond the retention. */
+  append(event: KeyEvent): RevisionedEvent {
+    const revisioned: RevisionedEvent = { ...event, revision: this.lastRevision + 1 };
+    this.put(revisioned);
+    return revisioned;
+  }
+
+  /**
+   * Keeps an event that already has its revision (made elsewhere: a Redis script). It
+   * must follow the last one; a gap (events this log never saw) restarts the window
+   * at it, so nothing before the gap is served as if it were complete.
+   */
+  put(event: RevisionedEvent): void {
+    if (event.revision <= this.lastRevision) return; // seen already
+    if (event.revision !== this.lastRevision + 1) this.firstHeld = event.revision;
+    this.ring[event.revision % this.retention] = event;
+    this.lastRevision = event.revision;
+  }
+
+  /**
+   * Up to `max` events from revision `from` on, in order: [] when `from` is past the
+   * last. out_of_range when `from` is older than the window.
+   */
+  read(from: number, max: number): RevisionedEvent[] {
+    if (from < this.oldest) {
+      throw new DomainError("out_of_range", `the revision asked for is no longer retained; the oldest is ${this.oldest}`);
+    }
+    const events: RevisionedEvent[] = [];
+    for (let revision = from; revision <= this.lastRevision && events.length < max; revision += 1) {
+      events.push(this.ring[revision % this.retention] as RevisionedEvent);
+    }
+    return events;
+  }
+
+  /** Whether `from` is still held (or in the future). */
+  holds(from: number): boolean {
+    return from >= this.oldest;
+  }
+}
