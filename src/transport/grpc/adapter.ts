@@ -103,7 +103,9 @@ function streamHandler(method: BoundStream): (call: ServerWritableStream<Message
   return (call) => {
     const context = contextOf(call, method);
     const stream: StreamCall = {
-      request: "request" in call ? call.request : (call as AsyncIterable<Message>),
+      // Node's plain for-await destroys a stream when the loop ends: on a duplex that kills the
+      // writable side too, losing the last answers and the status. Iterate without that.
+      request: "request" in call ? call.request : (call.iterator({ destroyOnReturn: false }) as AsyncIterable<Message>),
       sink: { send: (message) => write(call, message, context.signal), open: async () => undefined },
     };
     method.invoke(stream, context).then(
