@@ -107,7 +107,7 @@ const MAX_RETRY_MS = 250;
 /** An unanswered renewal is given this long (or one interval, if longer) before its stream is thrown away. */
 const MIN_ANSWER_MS = 1_000;
 /** After ending the stream politely, cancel it if the server has not closed it by then (a dead connection). */
-const END_GRACE_MS = 2_000;
+const END_GRACE_MS = 1_000;
 
 /** Renewal answers that mean the lease is gone for good. */
 const LOST_CODES: ReadonlySet<number> = new Set([status.NOT_FOUND, status.ABORTED]);
