@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "chai";
 import { Code, createTokenClient, KeyState, LeaseLostError, type TokenClient, withKey, type WithKeyOptions } from "../../clients";
 import { MemoryStore } from "../../src/store/memory/memory-store";
-import type { KeyStore } from "../../src/store/port";
+import type { KeyStore, ReleaseOptions } from "../../src/store/port";
 import { systemClock } from "../../src/platform/system-clock";
 import { startHarness, type Harness } from "../support/harness";
 
@@ -59,12 +59,22 @@ describe("withKey: a key held for the length of a function (real server, real so
   this.timeout(20_000);
   let h: Harness;
   let keyId: string;
+  /** Every Release the store was asked for, as the service passed it on: the lease withKey sent is the one asserted. */
+  let releases: { keyId: string; lease: number | undefined; cooldownMs: number | undefined }[];
   const options = (extra: Partial<WithKeyOptions> = {}): WithKeyOptions => ({ client: h.client, renewEveryMs: RENEW_EVERY_MS, waitMs: 2000, ...extra });
   const stateOf = async (id = keyId) => (await h.client.get({ keyId: id })).state;
 
-  /** A fresh app with one key in the pool. */
-  async function start(env: Record<string, string> = {}): Promise<void> {
-    h = await startHarness({ env: { BLOCK_TTL: "1s", ...env } });
+  /** A fresh app (holds of `blockTtlMs` by default) with one key in the pool, its store recording releases. */
+  async function start(blockTtlMs = 1000): Promise<void> {
+    const memory = new MemoryStore(systemClock, { keyTtlMs: 300_000, blockTtlMs, maxKeys: 100 });
+    releases = [];
+    const store: KeyStore = Object.assign(Object.create(memory) as KeyStore, {
+      release: (id: string, given: ReleaseOptions = {}) => {
+        releases.push({ keyId: id, lease: given.lease, cooldownMs: given.cooldownMs });
+        return memory.release(id, given);
+      },
+    });
+    h = await startHarness({ env: { BLOCK_TTL: `${blockTtlMs}ms` }, store });
     keyId = (await h.client.create({})).keyId;
   }
   afterEach(() => h?.close());
@@ -86,6 +96,7 @@ describe("withKey: a key held for the length of a function (real server, real so
       expect(seen?.lease2, "fn's lease is the key's current lease").to.equal(seen?.lease);
       expect(seen?.aborted).to.equal(false);
       expect(await stateOf()).to.equal(KeyState.AVAILABLE);
+      expect(releases).to.deep.equal([{ keyId, lease: seen?.lease, cooldownMs: undefined }]);
       expect(keyEvents(h, "RELEASED").map((line) => line["lease"])).to.deep.equal([seen?.lease]);
       expect(callCodes(h, RELEASE)).to.deep.equal([Code.OK]);
       expect(liveTimers(), "no timer left running").to.equal(timers);
@@ -97,6 +108,7 @@ describe("withKey: a key held for the length of a function (real server, real so
       const state = await h.client.get({ keyId });
       expect(state.state).to.equal(KeyState.COOLING);
       expect(state.releaseAt!.getTime() - Date.now()).to.be.within(4000, 5000);
+      expect(releases).to.deep.equal([{ keyId, lease, cooldownMs: 5000 }]);
       expect(keyEvents(h, "COOLDOWN_STARTED").map((line) => line["lease"])).to.deep.equal([lease]);
     });
   });
@@ -116,6 +128,7 @@ describe("withKey: a key held for the length of a function (real server, real so
       );
       expect(error).to.equal(thrown);
       expect(await stateOf()).to.equal(KeyState.AVAILABLE);
+      expect(releases).to.deep.equal([{ keyId, lease, cooldownMs: undefined }]);
       expect(keyEvents(h, "RELEASED").map((line) => line["lease"])).to.deep.equal([lease]);
       expect(callCodes(h, RELEASE)).to.deep.equal([Code.OK]);
       expect(liveTimers(), "no timer left running").to.equal(timers);
@@ -162,6 +175,7 @@ describe("withKey: a key held for the length of a function (real server, real so
       expect(fnSaw).to.equal(reason);
       expect(order).to.deep.equal([`fn stopped, key ${KeyState.LEASED}`]);
       expect(await stateOf()).to.equal(KeyState.AVAILABLE);
+      expect(releases).to.deep.equal([{ keyId, lease, cooldownMs: undefined }]);
       expect(keyEvents(h, "RELEASED").map((line) => line["lease"])).to.deep.equal([lease]);
       expect(liveTimers(), "no timer left running").to.equal(timers);
     });
@@ -184,7 +198,7 @@ describe("withKey: a key held for the length of a function (real server, real so
     });
 
     it("aborted while waiting for a key: rejects at once, and the key the wait still gets is given back with its lease", async () => {
-      await start({ BLOCK_TTL: "10s" });
+      await start(10_000);
       const blocker = await h.client.acquire({});
       const outside = new AbortController();
       let called = false;
@@ -260,6 +274,7 @@ describe("withKey: a key held for the length of a function (real server, real so
       expect(error, "rejects with the signal's reason, though fn returned").to.equal(reason);
       // Released with the lease anyway: the key is gone, so NOT_FOUND, harmlessly.
       expect(callCodes(h, RELEASE)).to.deep.equal([Code.NOT_FOUND]);
+      expect(releases.map((r) => r.lease)).to.deep.equal([(reason as LeaseLostError).lease]);
       expect(liveTimers(), "no timer left running").to.equal(timers);
     });
 
@@ -296,6 +311,7 @@ describe("withKey: a key held for the length of a function (real server, real so
       expect(abortedAt - releaseAt.getTime(), "aborted when the hold ended, not before and not long after").to.be.within(-50, SLACK_MS);
       // withKey released with its own lease, which the server refused: the other hold stands.
       expect(callCodes(h, RELEASE)).to.deep.equal([Code.ABORTED]);
+      expect(releases.map((r) => r.lease)).to.deep.equal([ours]);
       const state = await h.client.get({ keyId });
       expect(state.state).to.equal(KeyState.LEASED);
       expect(state.lease).to.equal(other.lease);
@@ -304,7 +320,7 @@ describe("withKey: a key held for the length of a function (real server, real so
     });
 
     it("the key taken from under it (released without a lease, acquired by another): the next renewal answers ABORTED and signal aborts", async () => {
-      await start({ BLOCK_TTL: "10s" });
+      await start(10_000);
       const started = latch();
       let takenAt = 0;
       let abortedAt = 0;
