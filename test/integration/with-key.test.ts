@@ -1,9 +1,10 @@
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "chai";
-import { Code, createTokenClient, KeyState, LeaseLostError, type TokenClient, withKey, type WithKeyOptions } from "../../clients";
+import { Code, createTokenClient, KeyReleaseError, KeyState, LeaseLostError, type TokenClient, withKey, type WithKeyOptions } from "../../clients";
+import { DomainError } from "../../src/core/errors";
 import { MemoryStore } from "../../src/store/memory/memory-store";
-import type { KeyStore, ReleaseOptions } from "../../src/store/port";
+import type { KeepAliveOptions, KeyStore, ReleaseOptions } from "../../src/store/port";
 import { systemClock } from "../../src/platform/system-clock";
 import { startHarness, type Harness } from "../support/harness";
 
@@ -61,6 +62,9 @@ describe("withKey: a key held for the length of a function (real server, real so
   let keyId: string;
   /** Every Release the store was asked for, as the service passed it on: the lease withKey sent is the one asserted. */
   let releases: { keyId: string; lease: number | undefined; cooldownMs: number | undefined }[];
+  /** Store outages to simulate (as Redis down would answer): UNAVAILABLE for that call. */
+  let down: { release: boolean; keepAlive: boolean };
+  const outage = (): DomainError => new DomainError("unavailable", "the store is down (simulated)");
   const options = (extra: Partial<WithKeyOptions> = {}): WithKeyOptions => ({ client: h.client, renewEveryMs: RENEW_EVERY_MS, waitMs: 2000, ...extra });
   const stateOf = async (id = keyId) => (await h.client.get({ keyId: id })).state;
 
@@ -68,10 +72,16 @@ describe("withKey: a key held for the length of a function (real server, real so
   async function start(blockTtlMs = 1000): Promise<void> {
     const memory = new MemoryStore(systemClock, { keyTtlMs: 300_000, blockTtlMs, maxKeys: 100 });
     releases = [];
+    down = { release: false, keepAlive: false };
     const store: KeyStore = Object.assign(Object.create(memory) as KeyStore, {
-      release: (id: string, given: ReleaseOptions = {}) => {
+      release: async (id: string, given: ReleaseOptions = {}) => {
         releases.push({ keyId: id, lease: given.lease, cooldownMs: given.cooldownMs });
+        if (down.release) throw outage();
         return memory.release(id, given);
+      },
+      keepAlive: async (id: string, given: KeepAliveOptions = {}) => {
+        if (down.keepAlive) throw outage();
+        return memory.keepAlive(id, given);
       },
     });
     h = await startHarness({ env: { BLOCK_TTL: `${blockTtlMs}ms` }, store });
@@ -110,6 +120,35 @@ describe("withKey: a key held for the length of a function (real server, real so
       expect(state.releaseAt!.getTime() - Date.now()).to.be.within(4000, 5000);
       expect(releases).to.deep.equal([{ keyId, lease, cooldownMs: 5000 }]);
       expect(keyEvents(h, "COOLDOWN_STARTED").map((line) => line["lease"])).to.deep.equal([lease]);
+    });
+  });
+
+  describe("the release fails", () => {
+    it("UNAVAILABLE after fn returned: rejects with a KeyReleaseError that carries the code and fn's value", async () => {
+      await start();
+      const error = await rejectionOf(
+        withKey(async () => {
+          down.release = true;
+          return "the work is done";
+        }, options()),
+      );
+      expect(error).to.be.instanceOf(KeyReleaseError);
+      expect((error as KeyReleaseError).code).to.equal(Code.UNAVAILABLE);
+      expect((error as KeyReleaseError).result).to.equal("the work is done");
+      expect(callCodes(h, RELEASE)).to.deep.equal([Code.UNAVAILABLE]);
+    });
+
+    it("after fn threw, fn's error wins", async () => {
+      await start();
+      const thrown = new Error("fn failed");
+      const error = await rejectionOf(
+        withKey(async () => {
+          down.release = true;
+          throw thrown;
+        }, options()),
+      );
+      expect(error).to.equal(thrown);
+      expect(callCodes(h, RELEASE)).to.deep.equal([Code.UNAVAILABLE]);
     });
   });
 
@@ -344,6 +383,41 @@ describe("withKey: a key held for the length of a function (real server, real so
   });
 
   describe("renewals", () => {
+    it("a renewal answered UNAVAILABLE (store down) is retried, not a loss; an outage longer than the hold is (DEADLINE_EXCEEDED)", async () => {
+      await start();
+      const started = latch();
+      let reason: unknown;
+      let abortedAt = 0;
+      let lease = 0;
+      const running = withKey(async (held) => {
+        lease = held.lease;
+        started.open();
+        await once(held.signal, "abort");
+        abortedAt = Date.now();
+        reason = held.signal.reason;
+      }, options());
+      await started.promise;
+      await sleep(RENEW_EVERY_MS * 2);
+      // A short outage (half a hold): renewals fail, then succeed again; nothing aborts.
+      down.keepAlive = true;
+      await sleep(500);
+      down.keepAlive = false;
+      await sleep(RENEW_EVERY_MS * 3);
+      expect(reason, "a short outage is not a lost lease").to.equal(undefined);
+      const held = await h.client.get({ keyId });
+      expect(held.lease).to.equal(lease);
+      // A long one: the server's hold runs out, and withKey says so when it does.
+      const lastRenewed = Date.now();
+      down.keepAlive = true;
+      const error = await rejectionOf(running);
+      expect(error).to.be.instanceOf(LeaseLostError);
+      expect((error as LeaseLostError).code).to.equal(Code.DEADLINE_EXCEEDED);
+      expect((error as LeaseLostError).message).to.contain("UNAVAILABLE");
+      expect(abortedAt - lastRenewed, "within a hold of the last answered renewal").to.be.within(1000 - RENEW_EVERY_MS - SLACK_MS, 1000 + 50);
+      expect(error).to.equal(reason);
+    });
+
+
     it("a function that runs for several holds keeps the key: LEASED under its lease, releaseAt moving forward (default interval: a third of the hold)", async () => {
       await start();
       let lease = 0;
