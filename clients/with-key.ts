@@ -125,6 +125,7 @@ const HARMLESS_RELEASE_CODES: ReadonlySet<number> = new Set([status.NOT_FOUND, s
  */
 export async function withKey<T>(fn: (held: HeldKey) => Promise<T> | T, options: WithKeyOptions): Promise<T> {
   const { client, signal: outside } = options;
+  checkOptions(options);
   outside?.throwIfAborted();
   const waitMs = options.waitMs ?? DEFAULT_WAIT_MS;
   const acquired = await acquireUnlessAborted(
@@ -181,6 +182,20 @@ export async function withKey<T>(fn: (held: HeldKey) => Promise<T> | T, options:
     throw new KeyReleaseError(releaseFailure, outcome.value, keyId, lease);
   }
   return outcome.value;
+}
+
+/** A nonsensical duration is the caller's bug: said before anything is acquired (a zero interval would spin). */
+function checkOptions(options: WithKeyOptions): void {
+  const check = (name: string, value: number | undefined, positive: boolean): void => {
+    if (value === undefined) return;
+    if (!Number.isFinite(value) || value < 0 || (positive && value === 0)) {
+      throw new RangeError(`withKey: ${name} must be a finite number of milliseconds${positive ? " above 0" : ", 0 or more"} (got ${value})`);
+    }
+  };
+  check("waitMs", options.waitMs, false);
+  check("blockTtlMs", options.blockTtlMs, true);
+  check("renewEveryMs", options.renewEveryMs, true);
+  check("cooldownMs", options.cooldownMs, false);
 }
 
 /**

@@ -263,6 +263,17 @@ describe("withKey: a key held for the length of a function (real server, real so
     });
   });
 
+  describe("options", () => {
+    it("a nonsensical duration is a RangeError before anything is asked of the service", async () => {
+      await start();
+      for (const bad of [{ renewEveryMs: 0 }, { renewEveryMs: Number.NaN }, { waitMs: -1 }, { blockTtlMs: 0 }, { cooldownMs: Number.POSITIVE_INFINITY }]) {
+        const error = await rejectionOf(withKey(async () => "never", options(bad)));
+        expect(error, JSON.stringify(bad)).to.be.instanceOf(RangeError);
+      }
+      expect(callCodes(h, ACQUIRE)).to.deep.equal([]);
+    });
+  });
+
   describe("acquire fails", () => {
     it("no key within the wait: rejects with the acquire's NOT_FOUND, fn never called", async () => {
       await start();
@@ -467,6 +478,7 @@ describe("withKey: a key held for the length of a function (real server, real so
         await sleep(RENEW_EVERY_MS * 2);
         const stoppedAt = Date.now();
         await first.close(); // the stream in flight is cut when the 100 ms grace ends
+        await sleep(500); // down for a while: renewals meanwhile are refused (UNAVAILABLE) and retried
         h = await startHarness({ env: { ...env, GRPC_PORT: String(first.app.grpcPort) }, store });
         expect(h.app.grpcPort).to.equal(first.app.grpcPort);
         // Past a whole hold after the stop: without renewals through the new server the key
