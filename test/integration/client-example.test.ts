@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { example } from "../../clients/example";
 import { leaseExample } from "../../clients/lease-example";
+import { streamsExample } from "../../clients/streams-example";
 import { withKeyExample } from "../../clients/with-key-example";
 import { startHarness } from "../support/harness";
 import { ROOT } from "../support/run";
@@ -89,5 +90,33 @@ describe("the README's withKey example", () => {
     expect(renewed.length, "renewed about every third of the 1 s hold").to.be.within(5, 9);
     expect(events.filter((line) => line["event"] === "RELEASED").map((line) => line["lease"])).to.deep.equal([acquired?.["lease"]]);
     expect(events.filter((line) => line["event"] === "AUTO_RELEASED"), "the hold never ran out").to.deep.equal([]);
+  });
+});
+
+describe("the README's streams example", () => {
+  it("is clients/streams-example.ts verbatim", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const source = readFileSync(join(ROOT, "clients", "streams-example.ts"), "utf8");
+    expect(readme).to.contain("```ts\n" + source + "```");
+  });
+
+  it("runs against a live server: the watch sees the changes in order, the stream answers each renewal", async () => {
+    const h = await startHarness();
+    const printed: unknown[][] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => void printed.push(args);
+    try {
+      await streamsExample(h.app.grpcAddress);
+    } finally {
+      console.log = log;
+      await h.close();
+    }
+    expect(printed).to.deep.equal([
+      ["event:", 1, "CREATED"],
+      ["event:", 2, "CREATED"],
+      ["event:", 3, "ACQUIRED"],
+      ["event:", 4, "KEPT_ALIVE"],
+      ["codes:", ["OK", "OK", "NOT_FOUND"]],
+    ]);
   });
 });
