@@ -304,6 +304,47 @@ describe("streams on the memory store", function () {
   });
 });
 
+describe("streams when the service stops", function () {
+  this.timeout(20_000);
+
+  it("end at once with UNAVAILABLE (a watch naming where to resume; SSE with an error event), so the stop takes no grace", async () => {
+    const harness = await startHarness({ env: { SHUTDOWN_GRACE: "10s" } });
+    const { client } = harness;
+    try {
+      const { keyId } = await client.create({});
+      const watch = collect(client, 1, new AbortController().signal);
+      await watch.until(1);
+      const session = client.keepAliveStream();
+      expect((await session.renew({ keyId })).code).to.equal(Code.OK);
+      const sse = new Promise<string>((resolve, reject) => {
+        const [host, port] = harness.app.httpAddress.split(":");
+        http
+          .get({ host, port: Number(port), path: "/events?startRevision=1", agent: false }, (res) => {
+            let text = "";
+            res.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
+            res.on("end", () => resolve(text));
+          })
+          .on("error", reject);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const began = Date.now();
+      await harness.app.stop();
+      expect(Date.now() - began, "ms to stop with three streams open").to.be.below(2000);
+      await watch.done;
+      expect((watch.failure() as ServiceError).code).to.equal(Code.UNAVAILABLE);
+      expect((watch.failure() as ServiceError).details).to.match(/resume from revision 3$/);
+      const renewal = await session.renew({ keyId }).catch((error: ServiceError) => error);
+      expect((renewal as ServiceError).code).to.equal(Code.UNAVAILABLE);
+      const text = await sse;
+      expect(text).to.match(/^id: 1\nevent: CREATED\n/);
+      expect(text).to.match(/event: error\ndata: \{"code":14,"message":"the service is stopping; resume from revision \d+","details":\[\]\}\n\n$/);
+    } finally {
+      client.close();
+      await harness.app.stop();
+    }
+  });
+});
+
 describe("streams with tokens", function () {
   this.timeout(20_000);
   let harness: Harness;
