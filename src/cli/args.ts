@@ -50,11 +50,15 @@ export function parseCommandLine(argv: readonly string[], env: Env): Invocation 
   const command = known(first.value);
   if (wantsHelp) return { kind: "help", command };
 
-  const rest = args.filter((_arg, index) => index !== first.index);
-  const parsed = strictParse(rest, { ...GLOBAL_OPTIONS, ...command.options });
-  const values = new OptionValues(parsed.values);
-  const prepared = command.prepare(values, parsed.positionals);
-  return { kind: "call", command, prepared, connection: connectionOf(values, env) };
+  try {
+    const rest = args.filter((_arg, index) => index !== first.index);
+    const parsed = strictParse(command.name, rest, { ...GLOBAL_OPTIONS, ...command.options });
+    const values = new OptionValues(parsed.values);
+    const prepared = command.prepare(values, parsed.positionals);
+    return { kind: "call", command, prepared, connection: connectionOf(values, env) };
+  } catch (error) {
+    throw error instanceof UsageError && error.command === undefined ? new UsageError(error.message, command.name) : error;
+  }
 }
 
 function known(name: string): Command {
@@ -63,13 +67,15 @@ function known(name: string): Command {
   return command;
 }
 
-function strictParse(args: string[], specs: OptionSpecs): ReturnType<typeof parseArgs> {
+function strictParse(name: string, args: string[], specs: OptionSpecs): ReturnType<typeof parseArgs> {
   try {
     return parseArgs({ args, options: parseArgsOptions(specs), strict: true, allowPositionals: true });
   } catch (error) {
-    // util.parseArgs's own messages are good ("Unknown option '--ttl'"); keep their first line.
+    // util.parseArgs's messages are good in their first sentence ("Unknown option '--ttl'."); the
+    // rest advises `--` for operands that begin with "-", which protectDashValues already handles.
     if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
-      throw new UsageError(error.message.split("\n", 1)[0] as string);
+      const first = /^[^\n]*?\.(?=\s|$)|^[^\n]*/.exec(error.message)?.[0] ?? error.message;
+      throw new UsageError(`${name}: ${first}`, name);
     }
     throw error;
   }

@@ -3,7 +3,7 @@ import type { TokenClient } from "../../clients";
 import { type Invocation, parseCommandLine } from "./args";
 import { connect, type ReadFile } from "./connection";
 import { describeServiceError, ExitCode, isServiceError, UsageError } from "./errors";
-import { commandHelp, generalHelp, HELP_HINT } from "./help";
+import { commandHelp, generalHelp, helpHint } from "./help";
 import { jsonLine } from "./output";
 import { packageVersion } from "./version";
 
@@ -41,7 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   try {
     client = connect(invocation.connection, io.readFile);
   } catch (error) {
-    return failed(error, io);
+    return failed(error instanceof UsageError ? new UsageError(error.message, invocation.command.name) : error, io);
   }
   try {
     await invocation.prepared.run({
@@ -61,7 +61,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
 
 function failed(error: unknown, io: CliIo): ExitCode {
   if (error instanceof UsageError) {
-    io.writeErr(`${PREFIX}: ${error.message}\n${HELP_HINT}\n`);
+    io.writeErr(`${PREFIX}: ${error.message}\n${helpHint(error.command)}\n`);
     return ExitCode.USAGE;
   }
   if (isServiceError(error)) {

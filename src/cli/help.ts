@@ -47,8 +47,10 @@ export function commandHelp(command: Command): string {
   ]);
 }
 
-/** The one-line pointer printed under a usage error. */
-export const HELP_HINT = `Run '${NAME} --help' for usage.`;
+/** The one-line pointer printed under a usage error: to the command's help when there is a command. */
+export function helpHint(command: string | undefined): string {
+  return `Run '${NAME}${command === undefined ? "" : ` ${command}`} --help' for usage.`;
+}
 
 function synopsis(command: Command): string {
   return [command.name, ...command.operands].join(" ");

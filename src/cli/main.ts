@@ -18,6 +18,11 @@ const interrupted = (): AbortSignal => {
   return interruption.signal;
 };
 
+// Deprecation warnings speak to the authors, not to whoever runs the command: grpc-js passes an IP
+// address as the TLS server name (`--address 127.0.0.1:50051 --tls-ca ...`), which Node warns about
+// (DEP0123) on stderr, where scripts read our error lines.
+process.noDeprecation = true;
+
 // A reader that goes away (`| head -1`) is the end of the output, not an error worth a stack trace.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code === "EPIPE") process.exit(0);

@@ -31,6 +31,7 @@ const GO_DURATION_PART = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/g;
  */
 export function parseDuration(option: string, text: string): Duration {
   if (text === "0") return { seconds: 0, nanos: 0 };
+  if (/^[+-]/.test(text)) throw new UsageError(`--${option}: ${JSON.stringify(text)}: write a duration without a sign (none of these may be negative)`);
   if (!GO_DURATION.test(text)) {
     throw new UsageError(`--${option}: ${JSON.stringify(text)} is not a duration (examples: 600s, 1.5s, 250ms, 1m30s)`);
   }
