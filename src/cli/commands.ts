@@ -209,7 +209,8 @@ const watch = command<Partial<WatchRequest>>({
   description:
     "Prints every key event (CREATED, ACQUIRED, RELEASED, AUTO_RELEASED, COOLDOWN_STARTED, KEPT_ALIVE, EXPIRED, DELETED) " +
     "as one JSON line, from --start-revision or from now on, until SIGINT or SIGTERM (exit status 0). If the service " +
-    "ends the stream (OUT_OF_RANGE: the revision is no longer retained; UNAVAILABLE: it went away) the exit status is 1.",
+    "ends the stream with an error (OUT_OF_RANGE: the revision is no longer retained; CANCELLED: it shut down; " +
+    "UNAVAILABLE: the connection dropped) the exit status is 1.",
   options: {
     "start-revision": { type: "string", placeholder: "N", help: "the first revision to print, inclusive, if still retained (default 0: from the next event on)" },
   },
