@@ -4,7 +4,7 @@ import { UsageError } from "./errors";
 import { GLOBAL_OPTIONS, OptionValues, type OptionSpecs, parseArgsOptions, protectDashValues } from "./options";
 import { durationMs, parseDuration } from "./values";
 
-export const DEFAULT_ADDRESS = "127.0.0.1:50051";
+const DEFAULT_ADDRESS = "127.0.0.1:50051";
 const DEFAULT_TIMEOUT = "10s";
 
 /** Where and how to connect: the global options, with their environment fallbacks applied. */

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { KeyState } from "../../clients";
 import { type Invocation, parseCommandLine } from "../../src/cli/args";
+import { COMMANDS } from "../../src/cli/commands";
 import { UsageError } from "../../src/cli/errors";
 import { GLOBAL_OPTIONS, protectDashValues } from "../../src/cli/options";
 import { parseDuration } from "../../src/cli/values";
@@ -55,6 +56,17 @@ describe("CLI command lines", () => {
         expect(() => parseDuration("ttl", text), text).to.throw(UsageError, /^--ttl: /);
       }
     });
+  });
+
+  it("gives each option name one type across commands, none shadowing a global one (the first pass reads them all at once)", () => {
+    const types = new Map<string, string>();
+    for (const command of COMMANDS) {
+      for (const [name, spec] of Object.entries(command.options)) {
+        expect(Object.keys(GLOBAL_OPTIONS), `${command.name} --${name}`).not.to.include(name);
+        expect(types.get(name) ?? spec.type, `${command.name} --${name}`).to.equal(spec.type);
+        types.set(name, spec.type);
+      }
+    }
   });
 
   describe("values that begin with '-'", () => {
