@@ -1,5 +1,6 @@
 import { KeyState } from "../../clients";
 import type { Duration } from "../../clients/generated/google/protobuf/duration";
+import { parseGoDuration } from "../shared/go-duration";
 import { UsageError } from "./errors";
 
 /**
@@ -7,21 +8,7 @@ import { UsageError } from "./errors";
  * option, so a bad value is caught before anything is sent.
  */
 
-const NANOS_PER_UNIT: Readonly<Record<string, bigint>> = {
-  ns: 1n,
-  us: 1_000n,
-  µs: 1_000n,
-  μs: 1_000n,
-  ms: 1_000_000n,
-  s: 1_000_000_000n,
-  m: 60_000_000_000n,
-  h: 3_600_000_000_000n,
-};
 const NANOS_PER_SECOND = 1_000_000_000n;
-/** Go's limit (an int64 of nanoseconds, about 292 years), as the REST shim's query durations. */
-const MAX_NANOS = 2n ** 63n - 1n;
-const GO_DURATION = /^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/;
-const GO_DURATION_PART = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/g;
 
 /**
  * A duration written as Go's time.ParseDuration reads it (`600s`, `1.5s`, `250ms`,
@@ -30,18 +17,11 @@ const GO_DURATION_PART = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/g;
  * refused: no option of the API takes a negative duration.
  */
 export function parseDuration(option: string, text: string): Duration {
-  if (text === "0") return { seconds: 0, nanos: 0 };
   if (/^[+-]/.test(text)) throw new UsageError(`--${option}: ${JSON.stringify(text)}: write a duration without a sign (none of these may be negative)`);
-  if (!GO_DURATION.test(text)) {
-    throw new UsageError(`--${option}: ${JSON.stringify(text)} is not a duration (examples: 600s, 1.5s, 250ms, 1m30s)`);
+  const nanos = parseGoDuration(text);
+  if (nanos === undefined) {
+    throw new UsageError(`--${option}: ${JSON.stringify(text)} is not a duration (examples: 600s, 1.5s, 250ms, 1m30s; at most about 292 years)`);
   }
-  let nanos = 0n;
-  for (const [, whole = "", fraction = "", unit = "s"] of text.matchAll(GO_DURATION_PART)) {
-    const scale = NANOS_PER_UNIT[unit] as bigint;
-    const digits = fraction.slice(0, 18);
-    nanos += BigInt(whole === "" ? "0" : whole) * scale + (BigInt(digits === "" ? "0" : digits) * scale) / 10n ** BigInt(digits.length);
-  }
-  if (nanos > MAX_NANOS) throw new UsageError(`--${option}: ${JSON.stringify(text)} is too long`);
   return { seconds: Number(nanos / NANOS_PER_SECOND), nanos: Number(nanos % NANOS_PER_SECOND) };
 }
 
