@@ -1,6 +1,6 @@
 import { KeyState } from "../../clients";
 import type { Duration } from "../../clients/generated/google/protobuf/duration";
-import { parseGoDuration } from "../shared/go-duration";
+import { GO_DURATION_SYNTAX, parseGoDuration } from "../shared/go-duration";
 import { UsageError } from "./errors";
 
 /**
@@ -20,7 +20,8 @@ export function parseDuration(option: string, text: string): Duration {
   if (/^[+-]/.test(text)) throw new UsageError(`--${option}: ${JSON.stringify(text)}: write a duration without a sign (none of these may be negative)`);
   const nanos = parseGoDuration(text);
   if (nanos === undefined) {
-    throw new UsageError(`--${option}: ${JSON.stringify(text)} is not a duration (examples: 600s, 1.5s, 250ms, 1m30s; at most about 292 years)`);
+    if (GO_DURATION_SYNTAX.test(text)) throw new UsageError(`--${option}: ${JSON.stringify(text)} is too long`);
+    throw new UsageError(`--${option}: ${JSON.stringify(text)} is not a duration (examples: 600s, 1.5s, 250ms, 1m30s)`);
   }
   return { seconds: Number(nanos / NANOS_PER_SECOND), nanos: Number(nanos % NANOS_PER_SECOND) };
 }

@@ -5,10 +5,13 @@
  * Shared by the REST shim and the CLI (pure: no layer of its own).
  */
 
+/** Go's duration syntax (the sign, then number-unit pairs), whatever the size. */
+export const GO_DURATION_SYNTAX = /^([+-]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/;
+
 /** The duration in nanoseconds (negative with a "-" sign), exact; undefined when the text is not a Go duration or overflows Go's int64. */
 export function parseGoDuration(text: string): bigint | undefined {
   if (text === "0" || text === "+0" || text === "-0") return 0n;
-  const match = /^([+-]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.exec(text);
+  const match = GO_DURATION_SYNTAX.exec(text);
   if (match === null) return undefined;
   let nanos = 0n;
   for (const part of text.slice(match[1]?.length ?? 0).matchAll(/(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/g)) {
