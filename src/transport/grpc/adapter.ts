@@ -103,7 +103,10 @@ function streamHandler(method: BoundStream): (call: ServerWritableStream<Message
   return (call) => {
     const context = contextOf(call, method);
     const stream: StreamCall = {
-      request: "request" in call ? call.request : (call as AsyncIterable<Message>),
+      // Not `for await` on the call itself: a Readable's iterator destroys the stream when
+      // the caller half-closes, and a destroyed duplex never sends its status, so the
+      // caller waited for ever and the server's shutdown for its grace period.
+      request: "request" in call ? call.request : call.iterator({ destroyOnReturn: false }),
       sink: { send: (message) => write(call, message, context.signal), open: async () => undefined },
     };
     method.invoke(stream, context).then(
