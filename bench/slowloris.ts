@@ -18,6 +18,7 @@
  *   --probe-ms MS    one /healthz probe of each kind every MS (default 50: dense enough to
  *                    land on the instant the server cuts a thousand connections at once)
  *   --before S       seconds of probes before the attack (default 10)
+ *   --ports P        rest, grpc or rest,grpc (default): which ports to attack
  *   --trickle-ms MS  pause between a REST connection's trickles (default 3000, jittered ±25%)
  *   --json FILE      where the figures go (a full run writes bench/results/slowloris.json)
  *   --no-pin         do not pin the service (CPU 0) and the attacker (CPU 1)
@@ -47,6 +48,7 @@ interface Options {
   readonly probeMs: number;
   readonly beforeS: number;
   readonly trickleMs: number;
+  readonly ports: readonly ("rest" | "grpc")[];
   readonly json: string | undefined;
   readonly pin: boolean;
 }
@@ -64,7 +66,10 @@ function parseOptions(argv: readonly string[]): Options {
     return parsed;
   };
   const smoke = argv.includes("--smoke");
+  const ports = (value("--ports") ?? "rest,grpc").split(",");
+  if (ports.length === 0 || ports.some((port) => port !== "rest" && port !== "grpc")) throw new Error("--ports takes rest, grpc or rest,grpc");
   return {
+    ports: ports as ("rest" | "grpc")[],
     smoke,
     count: whole("--count", smoke ? 100 : 1000),
     holdS: whole("--hold", smoke ? 3 : 150),
@@ -77,9 +82,9 @@ function parseOptions(argv: readonly string[]): Options {
 }
 
 /** Slow connections per port that fit both processes' descriptor limits (the attacker inherits ours). */
-function fittingCount(wanted: number, limits: readonly (number | undefined)[]): number {
+function fittingCount(wanted: number, limits: readonly (number | undefined)[], ports: number): number {
   const lowest = Math.min(...limits.map((limit) => limit ?? Number.POSITIVE_INFINITY));
-  return Math.min(wanted, Math.floor((lowest - FD_RESERVE) / 2));
+  return Math.min(wanted, Math.floor((lowest - FD_RESERVE) / ports));
 }
 
 const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : "-");
@@ -139,6 +144,16 @@ async function acceptedAll(httpAddress: string, expected: number): Promise<numbe
   }
 }
 
+/** When the server cut slow connections: the seconds of the attack in which it closed more than a handful. */
+function cutsTable(reports: readonly PortReport[]): string[] {
+  return reports.map((r) => {
+    const cuts = Object.entries(r.closedInSecond)
+      .filter(([, n]) => n > 5)
+      .map(([second, n]) => `${n} @ ${second} s`);
+    return `${r.port === "rest" ? "REST" : "gRPC"} cuts (closed @ second of the attack): ${cuts.join(", ") || "none"}`;
+  });
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   setPinning(options.pin);
@@ -146,13 +161,14 @@ async function main(): Promise<void> {
   try {
     const idle = await scrape(service.http);
     const limits = { bench: openFileLimit(), service: sampleValue(idle, "process_max_fds") };
-    const count = fittingCount(options.count, [limits.bench, limits.service]);
+    const count = fittingCount(options.count, [limits.bench, limits.service], options.ports.length);
     if (count < 1) throw new Error(`open-file limits too low for any slow connection: ${JSON.stringify(limits)}`);
     console.log(
-      `slowloris: ${count} slow connections per port (REST: 5 bytes of headers every ~${options.trickleMs} ms, never finished; ` +
+      `slowloris: ${count} slow connections per port on ${options.ports.join(" and ")} (REST: 5 bytes of headers every ~${options.trickleMs} ms, never finished; ` +
         `gRPC: HTTP/2 preface + SETTINGS, then silent), reopened when closed, for ${options.holdS} s; /healthz probed each way every ${options.probeMs} ms, ${options.beforeS} s before and all through the attack`,
     );
-    console.log(`open-file limits: bench ${limits.bench ?? "unknown"}, service ${limits.service}; ${2 * count + FD_RESERVE} needed each`);
+    const slow = count * options.ports.length;
+    console.log(`open-file limits: bench ${limits.bench ?? "unknown"}, service ${limits.service}; ${slow + FD_RESERVE} needed each`);
     if (count < options.count) console.log(`! ${options.count} connections per port do not fit \`ulimit -n\`: ran ${count} (raise the limit for the full figure)`);
 
     await probeHealthz(service.http, 50, 500); // warm-up, not reported
@@ -161,14 +177,22 @@ async function main(): Promise<void> {
 
     const attacker = new JsonProcess(
       "attacker",
-      launch(process.execPath, ["--import", "tsx", "bench/slowloris/attacker.ts", "--http", service.http, "--grpc", service.grpc, "--count", String(count), "--trickle-ms", String(options.trickleMs)], {
-        cpu: 1,
-        stdin: true,
-      }),
+      launch(
+        process.execPath,
+        [
+          ...["--import", "tsx", "bench/slowloris/attacker.ts", "--http", service.http, "--grpc", service.grpc],
+          ...["--ports", options.ports.join(","), "--count", String(count), "--trickle-ms", String(options.trickleMs)],
+        ],
+        { cpu: 1, stdin: true },
+      ),
     );
-    const up = await attacker.waitFor((m) => (m["up"] === undefined ? undefined : (m["up"] as { msToOpen: number })), 60_000, "all slow connections open");
-    const fdsDuring = await acceptedAll(service.http, fdsBefore + 2 * count);
-    const during = await probeHealthz(service.http, Math.round((options.holdS * 1000) / options.probeMs), options.holdS * 1000);
+    await attacker.waitFor((m) => (m["ready"] === undefined ? undefined : true), 30_000, "the attacker's start");
+    // The window opens with the attack, so the burst of connections opening is measured too.
+    const probing = probeHealthz(service.http, Math.round((options.holdS * 1000) / options.probeMs), options.holdS * 1000);
+    attacker.send("go");
+    const up = await attacker.waitFor((m) => (m["up"] === undefined ? undefined : (m["up"] as { startedAt: number; msToOpen: number })), 60_000, "all slow connections open");
+    const fdsDuring = await acceptedAll(service.http, fdsBefore + slow);
+    const during = await probing;
     attacker.send("stop");
     const reports = await attacker.waitFor((m) => m["report"] as PortReport[] | undefined, 10_000, "the attacker's report");
     await attacker.exited;
@@ -179,9 +203,14 @@ async function main(): Promise<void> {
     console.log("");
     for (const line of latencyTable({ before, during })) console.log(line);
     console.log("");
-    console.log(`service open fds: ${fdsBefore} before, ${fdsDuring} with the attack up (all ${2 * count} open in ${up.msToOpen} ms)`);
+    console.log(`service open fds: ${fdsBefore} before, ${fdsDuring} with the attack up (all ${slow} open in ${up.msToOpen} ms)`);
     console.log("");
     for (const line of attackTable(reports)) console.log(line);
+    console.log("");
+    for (const line of cutsTable(reports)) console.log(line);
+    console.log(
+      `slowest /healthz during the attack (ms @ s into it): ${during.slowest.map((p) => `${ms(p.ms)} @ ${((p.at - up.startedAt) / 1000).toFixed(1)} (${p.kind})`).join(", ")}`,
+    );
     console.log("");
     for (const failure of [...failuresOf(before), ...duringFailures].slice(0, 5)) console.log(`! failed probe: ${failure}`);
     console.log(
@@ -209,6 +238,7 @@ async function main(): Promise<void> {
             healthzMs: { before: figures(before), during: figures(during) },
             serviceOpenFds: { before: fdsBefore, duringAttack: fdsDuring },
             msToOpenAll: up.msToOpen,
+            slowestDuring: during.slowest.map((p) => ({ kind: p.kind, atSecondOfAttack: (p.at - up.startedAt) / 1000, ms: p.ms })),
             attack: reports,
             target: { maxMs: TARGET_MAX_MS, measuredMaxMs: duringMax, met },
           },

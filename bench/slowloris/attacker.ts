@@ -8,10 +8,11 @@
  *   gRPC  the HTTP/2 client preface and an empty SETTINGS frame, then silence: no
  *         SETTINGS ack, no PING answer, no stream.
  *
- * Talks in JSON lines on stdout: `{"up": …}` once every first connection is open,
- * `{"report": …}` after `stop` arrives on stdin (then it exits).
+ * Talks in JSON lines: `{"ready": …}` once started; on `go` (stdin) it opens its
+ * connections and says `{"up": …}` once every first one is open; on `stop` it closes
+ * them, says `{"report": …}` and exits.
  *
- *   node --import tsx bench/slowloris/attacker.ts --http HOST:PORT --grpc HOST:PORT --count N --trickle-ms MS
+ *   node --import tsx bench/slowloris/attacker.ts --http HOST:PORT --grpc HOST:PORT --ports rest,grpc --count N --trickle-ms MS
  */
 import { connect, type Socket } from "node:net";
 import { createInterface } from "node:readline";
@@ -38,6 +39,8 @@ export interface PortReport {
   readonly firstCloseMs: number | undefined;
   /** Closed connections by their lifetime in whole seconds: {"10": 998, "11": 2}. */
   readonly lifetimeSeconds: Readonly<Record<string, number>>;
+  /** Closed connections by the second of the attack they were closed in: when the server cut them. */
+  readonly closedInSecond: Readonly<Record<string, number>>;
 }
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -53,6 +56,7 @@ const BATCH_PAUSE_MS = 20;
 interface Options {
   readonly rest: { host: string; port: number };
   readonly grpc: { host: string; port: number };
+  readonly ports: readonly Port[];
   readonly count: number;
   readonly trickleMs: number;
 }
@@ -68,6 +72,7 @@ class PortAttack {
   firstCloseMs: number | undefined;
   readonly seen: Record<string, number> = {};
   readonly lifetimeSeconds: Record<string, number> = {};
+  readonly closedInSecond: Record<string, number> = {};
   readonly sockets = new Set<Socket>();
   up = false;
 
@@ -126,6 +131,7 @@ class PortAttack {
       if (answered) this.answeredFirst += 1;
       this.firstCloseMs ??= now - this.startedAt;
       this.count(this.lifetimeSeconds, String(Math.floor((now - openedAt) / 1000)));
+      this.count(this.closedInSecond, String(Math.floor((now - this.startedAt) / 1000)));
       if (this.up) this.fewestOpenAfterUp = Math.min(this.fewestOpenAfterUp, this.open);
       this.connectOne();
     });
@@ -167,6 +173,7 @@ class PortAttack {
       seen: this.seen,
       firstCloseMs: this.firstCloseMs,
       lifetimeSeconds: this.lifetimeSeconds,
+      closedInSecond: this.closedInSecond,
     };
   }
 }
@@ -194,17 +201,34 @@ function parseOptions(argv: readonly string[]): Options {
     const colon = text.lastIndexOf(":");
     return { host: text.slice(0, colon), port: Number(text.slice(colon + 1)) };
   };
-  return { rest: address("--http"), grpc: address("--grpc"), count: Number(value("--count")), trickleMs: Number(value("--trickle-ms")) };
+  const ports = value("--ports").split(",");
+  if (ports.some((port) => port !== "rest" && port !== "grpc")) throw new Error("attacker: --ports takes rest, grpc or rest,grpc");
+  return {
+    rest: address("--http"),
+    grpc: address("--grpc"),
+    ports: ports as Port[],
+    count: Number(value("--count")),
+    trickleMs: Number(value("--trickle-ms")),
+  };
+}
+
+/** The next line on stdin that reads `command`. */
+async function command(lines: AsyncIterator<string>, expected: string): Promise<void> {
+  for (;;) {
+    const next = await lines.next();
+    if (next.done === true) throw new Error(`stdin closed before "${expected}"`);
+    if (next.value.trim() === expected) return;
+  }
 }
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  process.stdout.write(`${JSON.stringify({ ready: {} })}\n`);
+  await command(lines, "go");
   const startedAt = Date.now();
   let stopping = false;
-  const attacks = [
-    new PortAttack("rest", options.rest, options.trickleMs, startedAt, () => stopping),
-    new PortAttack("grpc", options.grpc, options.trickleMs, startedAt, () => stopping),
-  ];
+  const attacks = options.ports.map((port) => new PortAttack(port, options[port], options.trickleMs, startedAt, () => stopping));
   // All first connections of both ports, in batches; "up" once every one has connected.
   let firstOpens = 0;
   const allUp = new Promise<void>((resolve) => {
@@ -224,15 +248,12 @@ async function main(): Promise<void> {
     attack.up = true;
     attack.fewestOpenAfterUp = attack.open;
   }
-  process.stdout.write(`${JSON.stringify({ up: { msToOpen: Date.now() - startedAt, rest: attacks[0]?.open, grpc: attacks[1]?.open } })}\n`);
-  for await (const line of createInterface({ input: process.stdin })) {
-    if (line.trim() !== "stop") continue;
-    stopping = true;
-    const reports = attacks.map((attack) => attack.report());
-    for (const attack of attacks) for (const socket of attack.sockets) socket.destroy();
-    process.stdout.write(`${JSON.stringify({ report: reports })}\n`, () => process.exit(0));
-    return;
-  }
+  process.stdout.write(`${JSON.stringify({ up: { startedAt, msToOpen: Date.now() - startedAt } })}\n`);
+  await command(lines, "stop");
+  stopping = true;
+  const reports = attacks.map((attack) => attack.report());
+  for (const attack of attacks) for (const socket of attack.sockets) socket.destroy();
+  process.stdout.write(`${JSON.stringify({ report: reports })}\n`, () => process.exit(0));
 }
 
 main().catch((error: unknown) => {

@@ -11,6 +11,8 @@ export interface Probes {
   /** Milliseconds, in the order taken. */
   readonly fresh: number[];
   readonly keepAlive: number[];
+  /** The slowest probes of either kind: when each started (epoch ms) and how long it took. */
+  readonly slowest: { readonly kind: string; readonly at: number; readonly ms: number }[];
   /** What went wrong with each failed probe of each kind (a status other than 200, an error, no answer in 5 s). */
   readonly failed: { readonly fresh: string[]; readonly keepAlive: string[] };
 }
@@ -29,17 +31,22 @@ export async function probeHealthz(httpAddress: string, count: number, windowMs:
   const colon = httpAddress.lastIndexOf(":");
   const target = { host: httpAddress.slice(0, colon), port: Number(httpAddress.slice(colon + 1)) };
   const keepAliveAgent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const probes: Probes = { fresh: [], keepAlive: [], failed: { fresh: [], keepAlive: [] } };
+  const probes: Probes = { fresh: [], keepAlive: [], slowest: [], failed: { fresh: [], keepAlive: [] } };
   const started = performance.now();
   try {
     for (let i = 0; i < count; i += 1) {
-      for (const [samples, failed, agent] of [
-        [probes.fresh, probes.failed.fresh, false],
-        [probes.keepAlive, probes.failed.keepAlive, keepAliveAgent],
+      for (const [kind, samples, failed, agent] of [
+        ["fresh", probes.fresh, probes.failed.fresh, false],
+        ["keep-alive", probes.keepAlive, probes.failed.keepAlive, keepAliveAgent],
       ] as const) {
+        const at = Date.now();
         const outcome = await timedGet(target, agent);
-        if (typeof outcome === "number") samples.push(outcome);
-        else failed.push(outcome);
+        if (typeof outcome !== "number") {
+          failed.push(outcome);
+          continue;
+        }
+        samples.push(outcome);
+        keepSlowest(probes.slowest, { kind, at, ms: outcome });
       }
       const next = started + ((i + 1) * windowMs) / count;
       const wait = next - performance.now();
@@ -49,6 +56,15 @@ export async function probeHealthz(httpAddress: string, count: number, windowMs:
     keepAliveAgent.destroy();
   }
   return probes;
+}
+
+const SLOWEST_KEPT = 10;
+
+function keepSlowest(slowest: Probes["slowest"], probe: Probes["slowest"][number]): void {
+  if (slowest.length === SLOWEST_KEPT && (slowest[SLOWEST_KEPT - 1]?.ms ?? 0) >= probe.ms) return;
+  slowest.push(probe);
+  slowest.sort((a, b) => b.ms - a.ms);
+  slowest.length = Math.min(slowest.length, SLOWEST_KEPT);
 }
 
 /** One GET /healthz: its time in ms, or what went wrong. */
