@@ -3,9 +3,13 @@
  * `concurrency` calls in flight. Keys live seconds (the service runs with KEY_TTL=2s,
  * BLOCK_TTL=1s), so keys, holds, cooldowns and expiries turn over all the time. Long
  * Watch streams and KeepAliveStream sessions stay open for the whole phase; brief
- * watches open and close all along. Every answer is counted by operation and code.
+ * watches and brief sessions (one renewal, then a half-close) open and close all along.
+ * Every answer is counted by operation and code; a call that never answers stalls the
+ * run, which then fails.
  */
-import { Code, createTokenClient, type KeepAliveSession, type ServiceError, type TokenClient } from "../../clients";
+import type { StatusObject } from "@grpc/grpc-js";
+import { once } from "node:events";
+import { Code, createTokenClient, type KeepAliveSession, KeepAliveStreamRequest, type ServiceError, type TokenClient } from "../../clients";
 
 const seconds = (n: number) => ({ seconds: Math.floor(n), nanos: Math.round((n % 1) * 1e9) });
 
@@ -90,6 +94,7 @@ const OPERATIONS: readonly (readonly [string, number, Operation])[] = [
   ["list", 2, (m) => call(m.client.list({ pageSize: 50 }))],
   ["keepAliveStream renew", 8, (m) => m.streamRenew()],
   ["watch brief", 1, (m) => m.briefWatch()],
+  ["keepAliveStream brief", 1, (m) => m.briefSession()],
 ];
 const TOTAL_WEIGHT = OPERATIONS.reduce((sum, [, weight]) => sum + weight, 0);
 
@@ -130,12 +135,13 @@ export class Mix {
 
   /**
    * Runs operations until `count` have completed or `deadline` (epoch ms) passes; calls
-   * `progress` after each. Resolves with the number completed, once every call has
-   * answered, or rejects when calls are still waiting `hangMs` after the end.
+   * `progress` after each. Resolves with the number completed once every call has
+   * answered; rejects when calls are waiting and none has answered for `hangMs`.
    */
   async run(count: number, deadline: number, progress: (done: number) => void, hangMs = 30_000): Promise<number> {
     let started = 0;
     let done = 0;
+    let lastAnswer = Date.now();
     const worker = async (): Promise<void> => {
       while (started < count && Date.now() < deadline) {
         started += 1;
@@ -144,25 +150,21 @@ export class Mix {
         const codes = (this.counts.byOp[name] ??= {});
         codes[code] = (codes[code] ?? 0) + 1;
         done += 1;
+        lastAnswer = Date.now();
         progress(done);
       }
     };
     const workers = Promise.all(Array.from({ length: this.options.concurrency }, worker));
-    let hung: NodeJS.Timeout | undefined;
-    const stuck = new Promise<never>((_, reject) => {
-      const check = (): void => {
-        if (started < count && Date.now() < deadline) {
-          hung = setTimeout(check, 1000);
-          return;
-        }
-        hung = setTimeout(() => reject(new Error(`${started - done} calls still unanswered ${hangMs} ms after the run ended`)), hangMs);
-      };
-      check();
+    let watchdog: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      watchdog = setInterval(() => {
+        if (started > done && Date.now() - lastAnswer > hangMs) reject(new Error(`${started - done} calls in flight and none answered for ${hangMs} ms`));
+      }, 1000);
     });
     try {
-      await Promise.race([workers, stuck]);
+      await Promise.race([workers, stalled]);
     } finally {
-      clearTimeout(hung);
+      clearInterval(watchdog);
     }
     return done;
   }
@@ -234,6 +236,21 @@ export class Mix {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A KeepAliveStream opened, one renewal, then a half-close, as a well-behaved client
+   * ends one: the status must come (the raw call, to see it).
+   */
+  async briefSession(): Promise<string> {
+    const call = this.client.raw.keepAliveStream();
+    const status = once(call, "status") as Promise<[StatusObject]>;
+    call.on("data", () => undefined);
+    call.on("error", () => undefined); // the status says it
+    call.write(KeepAliveStreamRequest.fromPartial(this.holds.pick() ?? { keyId: this.someKey() }));
+    call.end();
+    const [{ code }] = await status;
+    return Code[code] ?? `code ${code}`;
   }
 
   /** A watch open until close(); one the server ends is counted by its code and opened again. */
