@@ -103,9 +103,10 @@ function streamHandler(method: BoundStream): (call: ServerWritableStream<Message
   return (call) => {
     const context = contextOf(call, method);
     const stream: StreamCall = {
-      // Node's plain for-await destroys a stream when the loop ends: on a duplex that kills the
-      // writable side too, losing the last answers and the status. Iterate without that.
-      request: "request" in call ? call.request : (call.iterator({ destroyOnReturn: false }) as AsyncIterable<Message>),
+      // Not `for await` on the call itself: a Readable's iterator destroys the stream when
+      // the caller half-closes, and a destroyed duplex never sends its status, so the
+      // caller waited for ever and the server's shutdown for its grace period.
+      request: "request" in call ? call.request : call.iterator({ destroyOnReturn: false }),
       sink: { send: (message) => write(call, message, context.signal), open: async () => undefined },
     };
     method.invoke(stream, context).then(

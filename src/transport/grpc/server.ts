@@ -16,18 +16,37 @@ export interface GrpcServerParts {
 }
 
 /**
- * The server's limits, explicit rather than grpc-js's defaults: requests are tiny (the
- * REST body limit applies); answers may hold whole descriptor files (reflection); idle
- * connections are pinged, then closed; every connection is recycled after an hour, so
- * no client holds one for ever (its calls get a grace minute, streams resume elsewhere).
+ * The server's limits, explicit rather than grpc-js's defaults (which bound nothing:
+ * no idle limit, no age limit, pings every two hours). Every connection ends, whatever
+ * its peer does: one that never answers a PING is closed at 2 min + 20 s (what
+ * `npm run bench:slowloris` sees a silent HTTP/2 connection get), an idle one at 5 min,
+ * and any one at 1 h + 1 min, which is also the bound for a stream whose request never
+ * completes (grpc-js has no per-stream receive timeout).
+ *
+ * Not here, because grpc-js's server has no such setting: a ping policy
+ * (`grpc.http2.min_ping_interval_without_data_ms`, max ping strikes: grpc-js reads
+ * neither); Node's HTTP/2 (nghttp2) already ends a session flooding us with frames we
+ * must acknowledge. A handshake timeout for TLS is Node's own (120 s).
  */
 export const GRPC_LIMITS: ChannelOptions = {
+  // Requests are tiny (a key id, a few durations; REST's body limit is 64 KiB too): a
+  // larger message is refused before it is buffered whole.
   "grpc.max_receive_message_length": 64 * 1024,
+  // Answers may hold whole descriptor files (reflection) and List pages of 1,000 keys.
   "grpc.max_send_message_length": 4 * 1024 * 1024,
+  // Streams per connection: enough for a client multiplexing waits and watches, few
+  // enough that one connection cannot hold unbounded handlers.
   "grpc.max_concurrent_streams": 1000,
+  // Ping a connection after 2 min without traffic and close it if no answer comes in
+  // 20 s: a peer that vanished (or never speaks HTTP/2 properly) does not hold a socket.
   "grpc.keepalive_time_ms": 120_000,
   "grpc.keepalive_timeout_ms": 20_000,
+  // A connection with no call for 5 min is closed (GOAWAY): clients reconnect on demand,
+  // and idle connections from many short-lived clients do not accumulate.
   "grpc.max_connection_idle_ms": 300_000,
+  // Every connection is recycled after an hour (±10% jitter), so load spreads again after
+  // a deploy and no connection lives for ever; calls in flight get a grace minute, and
+  // streams (Watch resumes by revision) reconnect elsewhere.
   "grpc.max_connection_age_ms": 3_600_000,
   "grpc.max_connection_age_grace_ms": 60_000,
 };
