@@ -25,6 +25,33 @@ describe("Redis store", function () {
     return { store, sweep: () => store.sweep() };
   });
 
+  describe("the event feed", () => {
+    it("a watch from now never finds its next revision out of range while another instance appends (read and counter in one MULTI)", async () => {
+      const clock = new ManualClock();
+      const settings = { keyTtlMs: 60_000, blockTtlMs: 1000, maxKeys: 100_000 };
+      const writer = new RedisStore({ url: redis.url, prefix: "feed-race:", settings, clock, sweepIntervalMs: 3_600_000 });
+      // A reader with no watcher: its ring is empty, so every read goes to Redis.
+      const reader = new RedisStore({ url: redis.url, prefix: "feed-race:", settings, clock, sweepIntervalMs: 3_600_000 });
+      try {
+        await Promise.all([writer.connected(), reader.connected()]);
+        let appending = true;
+        const appends = (async () => {
+          while (appending) await Promise.all(Array.from({ length: 8 }, () => writer.create()));
+        })();
+        let outOfRange = 0;
+        for (let i = 0; i < 400; i += 1) {
+          const from = (await reader.events.last()) + 1;
+          await reader.events.read(from, 10).catch(() => (outOfRange += 1));
+        }
+        appending = false;
+        await appends;
+        expect(outOfRange, "reads of the next revision refused as out of range").to.equal(0);
+      } finally {
+        await Promise.all([writer.close(), reader.close()]);
+      }
+    });
+  });
+
   describe("the background sweep", () => {
     it("is one instance's at a time: the sweeper key turns others away until its backlog is gone", async () => {
       const clock = new ManualClock();

@@ -42,12 +42,17 @@ export class RedisEventFeed implements EventFeed {
 
   async read(from: number, max: number): Promise<readonly RevisionedEvent[]> {
     if (from <= this.recent.last && this.recent.holds(from)) return this.recent.read(from, max);
-    const entries = (await this.redis.xrange(this.keys.events, `${from}-0`, "+", "COUNT", Math.min(max, BATCH))) as StreamEntry[];
-    const events = entries.map(toEvent);
+    // The counter, then the stream, in one MULTI: an event appended after the counter was read
+    // is in the range, so "nothing at `from`" with a counter at or past it means trimmed, never
+    // "appended between two round trips" (read apart, a busy pool made a watch from now OUT_OF_RANGE).
+    const replies = await this.redis.multi().get(this.keys.revision).xrange(this.keys.events, `${from}-0`, "+", "COUNT", Math.min(max, BATCH)).exec();
+    const [[counterError, counter] = [], [rangeError, range] = []] = replies ?? [];
+    if (counterError || rangeError) throw counterError ?? rangeError;
+    const events = ((range ?? []) as StreamEntry[]).map(toEvent);
     const first = events[0];
     if (first === undefined) {
       // Nothing at or after `from`: either it is still to come, or the stream was trimmed past it.
-      if (from <= (await this.last())) throw outOfRange();
+      if (from <= Number(counter ?? 0)) throw outOfRange();
       return [];
     }
     if (first.revision !== from) throw outOfRange();
