@@ -16,6 +16,7 @@ export * from "./generated/tokens/v1/tokens";
 export { status as Code, type ServiceError } from "@grpc/grpc-js";
 export type { CallSettings, StreamSettings } from "./call-settings";
 export type { KeepAliveSession } from "./streams";
+export * from "./with-key";
 
 type Methods = typeof TokenServiceService;
 type RequestOf<K extends keyof Methods> = Parameters<Methods[K]["requestSerialize"]>[0];

@@ -62,10 +62,17 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     ...(config.rateLimit === undefined ? {} : { rateLimit: limitRate(new RateLimiter(config.rateLimit, clock)) }),
   });
   const waiters = new Waiters(store, clock);
-  const tokens = bindService(TokenService, tokenServiceHandlers({ store, waiters, maxAcquireWaitMs: config.maxAcquireWaitMs, watch: { stallMs: config.watchSendTimeoutMs } }), steps);
+  // Aborted when stop() begins: open streams end at once (their callers resume on another instance).
+  const stopping = new AbortController();
+  const tokens = bindService(TokenService, tokenServiceHandlers({
+      store,
+      waiters,
+      maxAcquireWaitMs: config.maxAcquireWaitMs,
+      watch: { stallMs: config.watchSendTimeoutMs },
+      stopping: stopping.signal,
+    }), steps);
   const health = new HealthReporter([TOKEN_SERVICE], store.isReady());
-  let stopping = false;
-  store.onReadyChange((ready) => health.set(ready && !stopping));
+  store.onReadyChange((ready) => health.set(ready && !stopping.signal.aborted));
   const routes = routesFromDescriptors(descriptorRegistry(), [TOKEN_SERVICE]);
   const gateway = new Gateway(routes, tokens.methods, TOKEN_REST_OPTIONS);
   const grpcServer = createGrpcServer({ services: [{ name: TOKEN_SERVICE, bound: tokens }], health });
@@ -96,7 +103,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const host = hostForUrl(config.host);
   const httpPort = boundPort(httpServer);
   const stop = once(() => {
-    stopping = true;
+    stopping.abort();
     return stopAll(config, health, grpcServer, httpServer, store);
   });
   return { grpcAddress: `${host}:${grpcPort}`, httpAddress: `${host}:${httpPort}`, grpcPort, httpPort, store, health, metrics, stop };

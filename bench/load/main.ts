@@ -11,6 +11,7 @@
  *                        Redis store: the Redis-vs-memory rows and the storms on Redis. STORE=redis alone selects redis.
  *   --storm KIND         expiry | release | capacity (repeatable; default all)
  *   --storm-store STORE  memory | redis (repeatable; default: both with the storm section, else redis with the redis section)
+ *   --auth               the service checks bearer tokens (AUTH_TOKENS_FILE) and every request carries one (memory section)
  *   --seconds N, --rounds N, --no-pin, --no-build
  *
  * Exits 1 when figures are doubtful (failed calls, a drained pool, a storm's window cut
@@ -20,6 +21,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { enableAuth } from "./auth";
 import { buildService } from "./build";
 import type { Row } from "./compare";
 import { removeCompiled } from "./compile";
@@ -37,6 +39,8 @@ type Section = (typeof SECTIONS)[number];
 
 interface Options {
   readonly smoke: boolean;
+  /** The service checks bearer tokens and every request carries one (memory section). */
+  readonly auth: boolean;
   readonly json: string | undefined;
   readonly sections: readonly Section[];
   readonly storms: readonly StormKind[];
@@ -73,6 +77,7 @@ function parseArgs(argv: readonly string[]): Options {
   const defaultStores: readonly StormStore[] = sections.includes("storm") ? STORM_STORES : sections.includes("redis") ? ["redis"] : [];
   return {
     smoke: argv.includes("--smoke"),
+    auth: argv.includes("--auth"),
     json: value("--json"),
     sections,
     storms: storms.length > 0 ? storms : STORM_KINDS,
@@ -107,7 +112,7 @@ async function main(): Promise<number> {
     out.push(...lines);
   };
   print([
-    `bench:load${options.smoke ? " --smoke" : ""}  node ${process.version}, ${cpus().length} CPUs, ` +
+    `bench:load${options.smoke ? " --smoke" : ""}${options.auth ? " --auth" : ""}  node ${process.version}, ${cpus().length} CPUs, ` +
       (pinned ? `servers pinned to CPU ${settings.serverCpu}, load generators to CPU ${settings.loadCpu}` : "no CPU pinning"),
   ]);
   let memory: Row[] | undefined;
@@ -115,7 +120,8 @@ async function main(): Promise<number> {
   let redis: RedisSection | undefined;
   try {
     if (options.sections.includes("memory")) {
-      memory = await memorySection(settings, progress);
+      // --auth: the memory section only (the ratio targets are its); storms and Redis run open.
+      memory = await memorySection(settings, progress, options.auth ? enableAuth(dir) : {});
       print(memoryTable(memory, settings));
     }
     if (options.stormStores.length > 0) {

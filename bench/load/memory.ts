@@ -4,18 +4,19 @@
  * node:http and bare Express, side by side), on a pool of `settings.pool` keys.
  */
 import { createTokenClient } from "../../clients";
+import { authToken } from "./auth";
 import { grpcRow, restRow, type Row } from "./compare";
 import type { Settings } from "./settings";
 import { fillPool, grpcOf, startAll, startBaseline, startService, type Target } from "./targets";
 import { fitsEveryBody, grpcWorkloads, restWorkloads } from "./workloads";
 
-export async function memorySection(settings: Settings, log: (line: string) => void): Promise<Row[]> {
+export async function memorySection(settings: Settings, log: (line: string) => void, serviceAuthEnv: Readonly<Record<string, string>> = {}): Promise<Row[]> {
   const targets: Target[] = [];
   try {
     // KEY_TTL far beyond the bench: no expiry work mixed into these rows (part 3 measures that).
     const [service, bareGrpc, bareNode, bareExpress] = (await startAll(
       [
-        startService("service", settings, { STORE: "memory", KEY_TTL: "1h", BLOCK_TTL: settings.blockTtl }),
+        startService("service", settings, { STORE: "memory", KEY_TTL: "1h", BLOCK_TTL: settings.blockTtl, ...serviceAuthEnv }),
         startBaseline("grpc", settings),
         startBaseline("node", settings),
         startBaseline("express", settings),
@@ -45,7 +46,7 @@ export async function memorySection(settings: Settings, log: (line: string) => v
 /** A key of the pool that every named-key workload uses (KEY_TTL keeps it alive for the whole bench). */
 /** A live key whose id fits every row's one body (fitsEveryBody); the keys made on the way are deleted. */
 export async function liveKey(address: string): Promise<string> {
-  const client = createTokenClient(address);
+  const client = createTokenClient(address, authToken());
   try {
     for (let attempt = 0; attempt < 50_000; attempt += 1) {
       const { keyId } = await client.create({}, { timeoutMs: 5000 });

@@ -7,6 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { authArgs } from "./auth";
 import { runTool } from "./procs";
 
 export interface LoadResult {
@@ -83,7 +84,7 @@ export async function h2load(run: H2loadRun): Promise<{ readonly result: LoadRes
     // and bytes per response is how gRPC failures (HTTP 200, trailers only) are caught. Callers warm up with a discarded run.
     ...(run.count === undefined ? ["-D", `${Math.round(run.seconds * 1000)}ms`] : ["-n", String(run.count)]),
     ...(run.ratePerClient === undefined ? [] : ["--rps", String(run.ratePerClient)]),
-    ...["-i", urlFile, "-d", run.bodyFile, "--log-file", logFile, ...GRPC_HEADERS],
+    ...["-i", urlFile, "-d", run.bodyFile, "--log-file", logFile, ...GRPC_HEADERS, ...authArgs()],
   ];
   const tool = await runTool("h2load", args, { cpu: run.cpu, timeoutMs: (run.seconds + 30) * 1000 });
   if (tool.code !== 0) throw new Error(`h2load exited ${tool.code}: ${tool.stderr || tool.stdout}`);
@@ -161,7 +162,7 @@ export async function wrk(run: WrkRun): Promise<LoadResult> {
   const script = join(run.dir, `wrk-${runCount}.lua`);
   writeFileSync(script, run.lua + WRK_DONE);
   // wrk takes whole seconds only.
-  const args = ["-t", "1", "-c", String(run.connections), "-d", `${Math.max(1, Math.round(run.seconds))}s`, "-s", script, run.baseUrl];
+  const args = ["-t", "1", "-c", String(run.connections), "-d", `${Math.max(1, Math.round(run.seconds))}s`, ...authArgs(), "-s", script, run.baseUrl];
   const result = await runTool("wrk", args, { cpu: run.cpu, timeoutMs: (run.seconds + 30) * 1000 });
   const line = result.stdout.split("\n").find((l) => l.startsWith("WRKJSON "));
   if (result.code !== 0 || line === undefined) throw new Error(`wrk exited ${result.code}: ${result.stderr || result.stdout}`);

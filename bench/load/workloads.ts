@@ -9,6 +9,7 @@ import { connect } from "node:http2";
 import { fromBinary } from "@bufbuild/protobuf";
 import { AcquireRequest, GetRequest, ReleaseRequest } from "../../clients/generated/tokens/v1/tokens";
 import { AcquireRequestSchema } from "../../src/generated/tokens/v1/tokens_pb";
+import { authHeaders } from "./auth";
 
 const SERVICE = "/tokens.v1.TokenService";
 
@@ -100,7 +101,7 @@ export function probeGrpc(address: string, path: string, frame: Buffer): Promise
   return new Promise((resolve, reject) => {
     const session = connect(`http://${address}`);
     session.once("error", reject);
-    const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
+    const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...authHeaders() });
     let status: unknown;
     let dataBytes = 0;
     stream.on("response", (headers) => (status = headers["grpc-status"] ?? status));
@@ -183,7 +184,7 @@ export function restWorkloads(keyId: string): RestWorkload[] {
     {
       name: "Create+Delete",
       measures: "REST Create+Delete: true pairs, POST /keys {} then DELETE /keys/{the id it answered}; the pool keeps its size.",
-      lua: chained(`wrk.format("POST", "/keys", {["Content-Type"] = "application/json"}, "{}")`, `"DELETE", "/keys/" .. id`),
+      lua: chained(`wrk.format("POST", "/keys", {["Content-Type"] = "application/json", ["authorization"] = wrk.headers["authorization"]}, "{}")`, `"DELETE", "/keys/" .. id`),
       probe: async (base) => {
         const id = await expectJson(base, "POST", "/keys", 201, "keyId", "{}");
         await expectJson(base, "DELETE", `/keys/${encodeURIComponent(id)}`, 200);
@@ -194,7 +195,7 @@ export function restWorkloads(keyId: string): RestWorkload[] {
 
 /** One REST call; checks the status and, when named, that the JSON answer has that field (returned as a string). */
 async function expectJson(base: string, method: string, path: string, status: number, field?: string, body?: string): Promise<string> {
-  const init: RequestInit = body === undefined ? { method } : { method, body, headers: { "content-type": "application/json" } };
+  const init: RequestInit = body === undefined ? { method, headers: authHeaders() } : { method, body, headers: { "content-type": "application/json", ...authHeaders() } };
   const response = await fetch(`${base}${path}`, init);
   const text = await response.text();
   if (response.status !== status) throw new Error(`${method} ${base}${path}: ${response.status} ${text}, expected ${status}`);

@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { ServiceMetrics } from "./metrics";
-import { Code, toCallError } from "./status";
+import { CallError, Code, toCallError } from "./status";
 import type { Caller } from "./tokens";
 
 /** A call's shape, as go-grpc-prometheus's grpc_type label names it. */
@@ -64,11 +64,18 @@ export function observeCalls(logger: Logger, metrics: ServiceMetrics | undefined
     const started = performance.now();
     let code: number = Code.OK;
     try {
-      return await next(request, context);
+      const response = await next(request, context);
+      // A stream the caller ended (a watch closed, a disconnect) is counted as go-grpc-prometheus counts it.
+      if (context.signal.aborted) code = Code.CANCELLED;
+      return response;
     } catch (error) {
       const failure = toCallError(error);
+      if (failure.code === Code.INTERNAL) logger.error({ err: failure.cause ?? error, method: context.method, requestId: context.requestId }, "call failed");
+      if (context.signal.aborted) {
+        code = Code.CANCELLED; // whatever failed after the caller left, the caller cancelled
+        throw new CallError(Code.CANCELLED, "the caller cancelled the call");
+      }
       code = failure.code;
-      if (code === Code.INTERNAL) logger.error({ err: failure.cause ?? error, method: context.method, requestId: context.requestId }, "call failed");
       throw failure;
     } finally {
       const seconds = (performance.now() - started) / 1000;

@@ -6,7 +6,7 @@ import type { KeyRecord, KeyState as PoolKeyState } from "../core/key-pool";
 import { type GetResponse, GetResponseSchema, KeyState, TokenService } from "../generated/tokens/v1/tokens_pb";
 import type { KeyStore } from "../store/port";
 import type { ServiceHandlers } from "./bind";
-import { toCallError } from "./status";
+import { CallError, Code, toCallError } from "./status";
 import type { Waiters } from "./waiters";
 import { streamEvents, type WatchLimits } from "./watch";
 
@@ -17,6 +17,21 @@ export interface TokenServiceParts {
   /** Longest an Acquire may wait (ms); longer is clamped. */
   readonly maxAcquireWaitMs: number;
   readonly watch: WatchLimits;
+  /** Aborts when the service begins to stop: open streams end at once. */
+  readonly stopping?: AbortSignal;
+}
+
+const STOPPED = Symbol("stopped");
+
+/** A promise of STOPPED once `signal` aborts (never, without one); `dispose` drops the listener when the call ends first. */
+function whenAborted(signal: AbortSignal | undefined): { promise: Promise<typeof STOPPED>; dispose(): void } {
+  let onAbort = (): void => undefined;
+  const promise = new Promise<typeof STOPPED>((resolve) => {
+    onAbort = () => resolve(STOPPED);
+    if (signal?.aborted) resolve(STOPPED);
+    else signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  return { promise, dispose: () => signal?.removeEventListener("abort", onAbort) };
 }
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -87,11 +102,24 @@ export function tokenServiceHandlers(parts: TokenServiceParts): ServiceHandlers<
     keepAliveStream: async (requests, context, sink) => {
       // One answer per request, in order; a bad item is answered, never the end of the
       // stream. The next request is read only once this answer is taken (back-pressure).
-      for await (const request of requests) {
-        await sink.send(await keepAliveItem(store, request.keyId, request.lease, context.caller?.name));
+      // When the service stops, the stream ends at once with UNAVAILABLE, so the caller renews
+      // through another instance instead of holding this one up until the grace runs out.
+      const iterator = requests[Symbol.asyncIterator]();
+      const stopped = whenAborted(parts.stopping);
+      try {
+        for (;;) {
+          const next = await Promise.race([iterator.next(), stopped.promise]);
+          if (next === STOPPED) throw new CallError(Code.UNAVAILABLE, "the service is stopping; renew through another instance");
+          if (next.done === true) return;
+          const request = next.value;
+          await sink.send(await keepAliveItem(store, request.keyId, request.lease, context.caller?.name));
+        }
+      } finally {
+        stopped.dispose();
       }
     },
-    watch: (request, context, sink) => streamEvents(store.events, request.startRevision, context.signal, sink, parts.watch),
+    watch: (request, context, sink) =>
+      streamEvents(store.events, request.startRevision, context.signal, sink, { ...parts.watch, ...(parts.stopping === undefined ? {} : { stopping: parts.stopping }) }),
     stats: async () => {
       const { total, available, leased, cooling } = await store.counts();
       return { total, available, leased, cooling };

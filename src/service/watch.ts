@@ -10,6 +10,8 @@ import { CallError, Code } from "./status";
 const BATCH = 256;
 
 export interface WatchLimits {
+  /** Aborts when the service begins to stop: every watch ends at once with UNAVAILABLE, naming where to resume (on another instance). */
+  readonly stopping?: AbortSignal;
   /**
    * How long one answer may wait for the caller to take it (ms). A watcher that reads
    * slower than the pool changes is dropped with RESOURCE_EXHAUSTED, naming the revision
@@ -55,6 +57,7 @@ export async function streamEvents(feed: EventFeed, startRevision: bigint, signa
   });
   const onAbort = (): void => wake?.();
   signal.addEventListener("abort", onAbort);
+  limits.stopping?.addEventListener("abort", onAbort);
   try {
     let next = startRevision > 0n ? Number(startRevision) : (await feed.last()) + 1;
     appended = false;
@@ -62,21 +65,29 @@ export async function streamEvents(feed: EventFeed, startRevision: bigint, signa
     await sink.open();
     while (!signal.aborted) {
       for (const event of batch) {
+        if (limits.stopping?.aborted) throw stoppingAt(next);
         await sendWithin(sink, keyEventOf(event), limits.stallMs, event.revision);
         next = event.revision + 1;
       }
-      if (batch.length < BATCH && !appended && !signal.aborted) {
+      if (batch.length < BATCH && !appended && !signal.aborted && limits.stopping?.aborted !== true) {
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
       }
       if (signal.aborted) return;
+      if (limits.stopping?.aborted) throw stoppingAt(next);
       appended = false;
       batch = await feed.read(next, BATCH);
     }
   } finally {
     unsubscribe();
     signal.removeEventListener("abort", onAbort);
+    limits.stopping?.removeEventListener("abort", onAbort);
   }
+}
+
+/** Why a watch ends when the service stops: the caller resumes elsewhere from `next`, missing nothing. */
+function stoppingAt(next: number): CallError {
+  return new CallError(Code.UNAVAILABLE, `the service is stopping; resume from revision ${next}`);
 }
 
 /** Sends one event, or drops the watcher when the caller has not taken it in time. */

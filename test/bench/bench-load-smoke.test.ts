@@ -54,4 +54,12 @@ describe("bench:load --smoke", function () {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("--auth: the service checks bearer tokens and every request of every row carries one", async () => {
+    const result = await run(process.execPath, ["--import", "tsx", "bench/load/main.ts", "--smoke", "--section", "memory", "--auth"], { timeoutMs: 170_000 });
+    expect(result.code, result.stdout + result.stderr).to.equal(0);
+    expect(result.stdout).to.match(/^bench:load --smoke --auth /m);
+    for (const workload of ["Acquire+Release", "Get", "KeepAlive", "Create"]) expect(result.stdout).to.match(new RegExp(`^${workload.replace("+", "\\+")}\\s+gRPC\\s+\\d`, "m"));
+    for (const workload of ["Acquire+Release", "Get", "KeepAlive", "Create+Delete"]) expect(result.stdout).to.match(new RegExp(`^${workload.replace("+", "\\+")}\\s+REST\\s+\\d`, "m"));
+  });
 });

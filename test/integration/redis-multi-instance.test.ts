@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { Code, createTokenClient, type ServiceError, type TokenClient } from "../../clients";
+import { Code, createTokenClient, type KeyEvent, KeyEventType, type ServiceError, type TokenClient } from "../../clients";
 import { type ServiceProcess, startServiceProcess } from "../support/process";
 import { TestRedis } from "../support/redis-server";
 
@@ -77,6 +77,60 @@ describe("several instances on one Redis", function () {
     await a().release({ keyId, lease: second.lease }); // the current lease, through the other instance
     expect((await b().get({ keyId })).isBlocked).to.equal(false);
     await b().delete({ keyId });
+  });
+
+  it("watch: a watcher on A sees every event made on A and B in revision order, with no gap after a reconnect, automatic ones within a second", async () => {
+    const stop = new AbortController();
+    const seen: KeyEvent[] = [];
+    const reading = (async () => {
+      for await (const event of a().watch({}, { signal: stop.signal })) seen.push(event);
+    })();
+    const until = async (count: number): Promise<void> => {
+      for (let waited = 0; seen.length < count; waited += 10) {
+        if (waited > 5000) throw new Error(`only ${seen.length} of ${count} events`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the watch is open
+    const one = await a().create({});
+    const two = await b().create({});
+    await b().delete({ keyId: one.keyId });
+    await a().delete({ keyId: two.keyId });
+    await until(4);
+    expect(seen.map((event) => `${KeyEventType[event.type]} ${event.keyId}`)).to.deep.equal([
+      `CREATED ${one.keyId}`,
+      `CREATED ${two.keyId}`,
+      `DELETED ${one.keyId}`,
+      `DELETED ${two.keyId}`,
+    ]);
+    const first = seen[0]?.revision as number;
+    expect(seen.map((event) => event.revision)).to.deep.equal([first, first + 1, first + 2, first + 3]);
+    stop.abort();
+    await reading;
+
+    // Disconnected, B goes on; A resumes from the next revision and misses nothing.
+    const missed = await b().create({});
+    await b().delete({ keyId: missed.keyId });
+    const resumed: KeyEvent[] = [];
+    for await (const event of a().watch({ startRevision: first + 4 })) {
+      resumed.push(event);
+      if (resumed.length === 2) break;
+    }
+    expect(resumed.map((event) => `${event.revision} ${KeyEventType[event.type]} ${event.keyId}`)).to.deep.equal([
+      `${first + 4} CREATED ${missed.keyId}`,
+      `${first + 5} DELETED ${missed.keyId}`,
+    ]);
+
+    // An automatic event of a key made on B reaches A's watcher within a second, `at` its deadline.
+    const expiring = await b().create({ ttl: { seconds: 1, nanos: 0 } });
+    for await (const event of a().watch({ startRevision: first + 6 })) {
+      if (event.type !== KeyEventType.EXPIRED) continue;
+      const arrived = Date.now();
+      expect(event.keyId).to.equal(expiring.keyId);
+      expect((event.at as Date).getTime()).to.equal((expiring.expiresAt as Date).getTime());
+      expect(arrived - (expiring.expiresAt as Date).getTime()).to.be.within(0, 1000);
+      break;
+    }
   });
 
   it("fails fast with UNAVAILABLE (REST 503) while Redis is down, then recovers with nothing lost", async () => {

@@ -150,6 +150,14 @@ describe("security: tokens, roles, rate limit, key-activity log", function () {
       await rest("PUT", `/keys/${held}`, CLIENT_TOKEN);
       await rest("GET", `/keys/${ids[1]}?keyId=${ids[2]}`, `${ADMIN_TOKEN}-wrong`);
       await rest("DELETE", `/keys/${ids[0]}`, ADMIN_TOKEN);
+      // The streams: a renewal session with a good and a bad item, and a watch read over gRPC and over SSE.
+      const session = asClient.keepAliveStream();
+      await session.renew({ keyId: held });
+      await session.renew({ keyId: ids[2] as string, lease: 999 });
+      session.end();
+      for await (const _ of asAdmin.watch({ startRevision: 1 })) break;
+      const sse = await rest("GET", "/events?startRevision=1", `${ADMIN_TOKEN}-wrong`);
+      expect(sse.status).to.equal(401);
       clock.advance(400_000); // everything left expires
       await asAdmin.create({});
       await rest("GET", "/keys", CLIENT_TOKEN);

@@ -596,6 +596,55 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
       });
     });
 
+    describe("event feed (Watch's history)", () => {
+      it("holds every reported event under consecutive revisions, the automatic ones at their deadlines", async () => {
+        const { store, sweep } = await openWithSweep();
+        const reported: StoreKeyEvent[] = [];
+        store.onKeyEvent((event) => reported.push(event));
+        const before = await store.events.last();
+        const { keyId } = await store.create();
+        const held = await store.acquire();
+        at(t0 + BLOCK_TTL);
+        await sweep(); // the hold's end, applied by the sweeper
+        await store.delete(keyId);
+        const events = await store.events.read(before + 1, 100);
+        expect(events.map((event) => event.revision)).to.deep.equal([1, 2, 3, 4].map((n) => before + n));
+        expect(events.map(({ type, keyId: id, at: when, lease }) => [type, id, when - t0, lease])).to.deep.equal([
+          ["CREATED", keyId, 0, undefined],
+          ["ACQUIRED", keyId, 0, held.lease],
+          ["AUTO_RELEASED", keyId, BLOCK_TTL, held.lease],
+          ["DELETED", keyId, BLOCK_TTL, undefined],
+        ]);
+        expect(events.map((event) => event.type)).to.deep.equal(reported.map((event) => event.type));
+        expect(await store.events.last()).to.equal(before + 4);
+        expect(await store.events.read(before + 5, 100), "nothing past the last").to.deep.equal([]);
+        expect((await store.events.read(before + 2, 2)).map((event) => event.revision), "at most `max`, from `from`").to.deep.equal([before + 2, before + 3]);
+      });
+
+      it("tells listeners of appends, and stops when asked", async () => {
+        const store = await open();
+        let told = 0;
+        const stop = store.events.onAppend(() => (told += 1));
+        await store.create();
+        for (let waited = 0; told === 0 && waited < 2000; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+        expect(told).to.be.greaterThan(0);
+        stop();
+        const after = told;
+        await store.create();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(told).to.equal(after);
+      });
+
+      it("keeps at least WATCH_RETENTION events; an older revision, once dropped, is out_of_range", async () => {
+        const { store, sweep } = await openWithSweep({ watchRetention: 5 });
+        for (let i = 0; i < 300; i += 1) await store.create();
+        await sweep(); // Redis trims its stream here
+        const last = await store.events.last();
+        expect((await store.events.read(last - 4, 10)).map((event) => event.revision)).to.deep.equal([0, 1, 2, 3, 4].map((n) => last - 4 + n));
+        await expectKind(store.events.read(1, 10), "out_of_range");
+      });
+    });
+
     describe("leases, cooldowns and lifetimes (v2)", () => {
       it("numbers every lease above every lease before it, the same key's included", async () => {
         const store = await open();

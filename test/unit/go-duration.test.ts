@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { goDurationToProtoJson } from "../../src/transport/http/go-duration";
+import { goDurationToProtoJson } from "../../src/shared/go-duration";
 
 describe("query durations, as Go's time.ParseDuration reads them", () => {
   it("reads every unit, fractions, sequences and signs, exactly, into protojson's form", () => {

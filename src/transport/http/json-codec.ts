@@ -9,7 +9,7 @@ import {
   toJson,
 } from "@bufbuild/protobuf";
 import { CallError, Code } from "../../service/status";
-import { goDurationToProtoJson } from "./go-duration";
+import { goDurationToProtoJson } from "../../shared/go-duration";
 import { decodePathValue } from "./path-template";
 import type { Route } from "./routes";
 
