@@ -142,6 +142,11 @@ export class JsonProcess {
     );
   }
 
+  /** Every message so far for which `keep` holds, in order. */
+  all(keep: (message: Record<string, unknown>) => boolean): Record<string, unknown>[] {
+    return this.messages.filter(keep);
+  }
+
   send(line: string): void {
     this.child.stdin?.write(`${line}\n`);
   }

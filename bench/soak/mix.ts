@@ -3,18 +3,27 @@
  * `concurrency` calls in flight. Keys live seconds (the service runs with KEY_TTL=2s,
  * BLOCK_TTL=1s), so keys, holds, cooldowns and expiries turn over all the time. Long
  * Watch streams and KeepAliveStream sessions stay open for the whole phase; brief
- * watches and brief sessions (one renewal, then a half-close) open and close all along.
- * Every answer is counted by operation and code; a call that never answers stalls the
- * run, which then fails.
+ * sessions (one renewal, then a half-close) open and close all along, and a brief watch
+ * (opened, one event, cancelled) every 100 ms. Every answer is counted by operation and
+ * code; a call that never answers stalls the run, which then fails.
+ *
+ * Why brief watches are paced rather than a share of the traffic: a client that cancels
+ * streams fast on one connection trips Node's HTTP/2 rapid-reset guard (nghttp2 since
+ * CVE-2023-44487: a burst of 1000 resets, then 33 a second), and the server ends the
+ * whole connection with GOAWAY INTERNAL_ERROR, failing every call on it. At 1% of this
+ * traffic (about 60 cancels a second) that happened every 20-30 s; ten a second stays
+ * under the guard. README (Operations) has the measurements.
  */
 import type { StatusObject } from "@grpc/grpc-js";
-import { once } from "node:events";
 import { Code, createTokenClient, type KeepAliveSession, KeepAliveStreamRequest, type ServiceError, type TokenClient } from "../../clients";
 
 const seconds = (n: number) => ({ seconds: Math.floor(n), nanos: Math.round((n % 1) * 1e9) });
 
 /** Codes an operation may answer in this traffic: ids expire under it, leases move on. */
 export const EXPECTED_CODES: ReadonlySet<string> = new Set(["OK", "NOT_FOUND", "ABORTED"]);
+
+/** One brief watch (a stream the client cancels) every this many ms: see the module comment. */
+const BRIEF_WATCH_EVERY_MS = 100;
 
 export interface MixCounts {
   /** Operation → code name → answers. */
@@ -93,7 +102,6 @@ const OPERATIONS: readonly (readonly [string, number, Operation])[] = [
   ["stats", 3, (m) => call(m.client.stats({}))],
   ["list", 2, (m) => call(m.client.list({ pageSize: 50 }))],
   ["keepAliveStream renew", 8, (m) => m.streamRenew()],
-  ["watch brief", 1, (m) => m.briefWatch()],
   ["keepAliveStream brief", 1, (m) => m.briefSession()],
 ];
 const TOTAL_WEIGHT = OPERATIONS.reduce((sum, [, weight]) => sum + weight, 0);
@@ -121,6 +129,7 @@ export class Mix {
   private readonly sessions: KeepAliveSession[];
   private readonly watching = new AbortController();
   private readonly watchers: Promise<void>[];
+  private readonly briefWatches: Promise<void>;
   private nextSession = 0;
   readonly counts: MixCounts = { byOp: {}, watchEvents: 0, watchEndedEarly: {} };
 
@@ -131,6 +140,7 @@ export class Mix {
     this.client = createTokenClient(address);
     this.sessions = Array.from({ length: options.sessions }, () => this.client.keepAliveStream());
     this.watchers = Array.from({ length: options.watches }, () => this.watchLong());
+    this.briefWatches = this.paceBriefWatches();
   }
 
   /**
@@ -173,7 +183,7 @@ export class Mix {
   async close(): Promise<void> {
     this.watching.abort();
     for (const session of this.sessions) session.end();
-    await Promise.all(this.watchers);
+    await Promise.all([...this.watchers, this.briefWatches]);
     this.client.close();
   }
 
@@ -208,21 +218,39 @@ export class Mix {
     return call(fn(held));
   }
 
-  /** One renewal on one of the long KeepAliveStream sessions; the answer's own code is what counts. */
+  /**
+   * One renewal on one of the long KeepAliveStream sessions; the answer's own code is what
+   * counts. A session that fails is replaced; the renewals it failed count as "stream CODE".
+   */
   async streamRenew(): Promise<string> {
-    const session = this.sessions[this.nextSession++ % this.sessions.length];
+    const index = this.nextSession++ % this.sessions.length;
+    const session = this.sessions[index];
     if (session === undefined) return call(this.client.keepAlive({ keyId: this.someKey() }));
     const held = this.holds.pick();
     try {
       const answer = await session.renew(held ?? { keyId: this.someKey() });
       return Code[answer.code] ?? `code ${answer.code}`;
     } catch (error) {
-      return `stream: ${codeOf(error)}`;
+      // Every renewal waiting on the failed session rejects; the first replaces it.
+      if (this.sessions[index] === session) this.sessions[index] = this.client.keepAliveStream();
+      return `stream ${codeOf(error)}`;
+    }
+  }
+
+  /** A brief watch every BRIEF_WATCH_EVERY_MS until close(), counted as the operation "watch brief". */
+  private async paceBriefWatches(): Promise<void> {
+    while (!this.watching.signal.aborted) {
+      const started = Date.now();
+      const code = await this.briefWatch();
+      const codes = (this.counts.byOp["watch brief"] ??= {});
+      codes[code] = (codes[code] ?? 0) + 1;
+      const wait = BRIEF_WATCH_EVERY_MS - (Date.now() - started);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 
   /** A watch opened, read up to one event (or 200 ms), and closed: streams must not leak on the server. */
-  async briefWatch(): Promise<string> {
+  private async briefWatch(): Promise<string> {
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(), 200);
     try {
@@ -244,12 +272,13 @@ export class Mix {
    */
   async briefSession(): Promise<string> {
     const call = this.client.raw.keepAliveStream();
-    const status = once(call, "status") as Promise<[StatusObject]>;
+    // Not events.once: it rejects on 'error', which a failed call emits before its status.
+    const status = new Promise<StatusObject>((resolve) => call.once("status", resolve));
     call.on("data", () => undefined);
     call.on("error", () => undefined); // the status says it
     call.write(KeepAliveStreamRequest.fromPartial(this.holds.pick() ?? { keyId: this.someKey() }));
     call.end();
-    const [{ code }] = await status;
+    const { code } = await status;
     return Code[code] ?? `code ${code}`;
   }
 

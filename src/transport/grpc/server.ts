@@ -26,7 +26,11 @@ export interface GrpcServerParts {
  * Not here, because grpc-js's server has no such setting: a ping policy
  * (`grpc.http2.min_ping_interval_without_data_ms`, max ping strikes: grpc-js reads
  * neither); Node's HTTP/2 (nghttp2) already ends a session flooding us with frames we
- * must acknowledge. A handshake timeout for TLS is Node's own (120 s).
+ * must acknowledge. A handshake timeout for TLS is Node's own (120 s). nghttp2's
+ * rapid-reset guard (a burst of 1000 stream resets, then 33 a second) ends a connection
+ * whose client cancels streams too fast with GOAWAY INTERNAL_ERROR, failing every call
+ * on it (the soak met it: README, Operations); Node 20 has no setting for it and grpc-js
+ * would not pass one.
  */
 export const GRPC_LIMITS: ChannelOptions = {
   // Requests are tiny (a key id, a few durations; REST's body limit is 64 KiB too): a
