@@ -159,7 +159,9 @@ async function stormOf(kind: StormKind, store: StormStore, settings: Settings, r
     ...(redis === undefined ? {} : { REDIS_URL: redis.server.url, REDIS_PREFIX: STORM_PREFIX }),
   };
   // --expose-gc: the server collects the fill's garbage before the storm (see storm-server.ts).
-  const child = launch(process.execPath, ["--expose-gc", compiledServer("bench/load/storm-server.ts")], { cpu: settings.serverCpu, stdin: true, env });
+  // BENCH_CPU_PROF=DIR: the storm server writes a V8 CPU profile there (bench/profile-summary.ts reads it).
+  const profile = process.env["BENCH_CPU_PROF"] ? ["--cpu-prof", `--cpu-prof-dir=${process.env["BENCH_CPU_PROF"]}`] : [];
+  const child = launch(process.execPath, ["--expose-gc", ...profile, compiledServer("bench/load/storm-server.ts")], { cpu: settings.serverCpu, stdin: true, env });
   const target = await started(`storm service (${store})`, new JsonProcess(`storm service (${store})`, child));
   const server = new StormServer(target.process);
   const client = createTokenClient(grpcOf(target));

@@ -1,5 +1,5 @@
 import { DomainError } from "./errors";
-import type { KeyEvent } from "./events";
+import { KEY_EVENT_TYPES, type KeyEvent, type KeyEventType } from "./events";
 
 /** A key event with its place in the pool's history: one more than the event before it. */
 export interface RevisionedEvent extends KeyEvent {
@@ -12,9 +12,17 @@ export interface RevisionedEvent extends KeyEvent {
  * read), as etcd keeps a compacted window of its revisions. Reading from a revision
  * older than the window is out_of_range: the watcher has missed events it can no
  * longer get, and must start again from a later one.
+ *
+ * The ring is columns, not objects: an expiry storm appends a million events, and an
+ * object each (kept until overwritten, so promoted to the old generation) made the
+ * garbage collector the storm's largest cost. Objects are made only for a reader.
  */
 export class EventLog {
-  private readonly ring: (RevisionedEvent | undefined)[];
+  private readonly types: Uint8Array;
+  private readonly ats: Float64Array;
+  /** The lease, or NaN for none. */
+  private readonly leases: Float64Array;
+  private readonly keyIds: string[];
   /** The revision of the last event appended (0: none yet). */
   private lastRevision: number;
   /** The first revision this log ever held (history before it lives elsewhere, or nowhere). */
@@ -26,7 +34,10 @@ export class EventLog {
     startAfter = 0,
   ) {
     if (!Number.isInteger(retention) || retention < 1) throw new RangeError(`retention must be a whole number ≥ 1: ${retention}`);
-    this.ring = new Array<RevisionedEvent | undefined>(retention);
+    this.types = new Uint8Array(retention);
+    this.ats = new Float64Array(retention);
+    this.leases = new Float64Array(retention);
+    this.keyIds = new Array<string>(retention).fill("");
     this.lastRevision = startAfter;
     this.firstHeld = startAfter + 1;
   }
@@ -41,11 +52,10 @@ export class EventLog {
     return Math.max(1, this.lastRevision - this.retention + 1, this.firstHeld);
   }
 
-  /** Appends an event under the next revision, evicting the oldest beyond the retention. */
-  append(event: KeyEvent): RevisionedEvent {
-    const revisioned: RevisionedEvent = { ...event, revision: this.lastRevision + 1 };
-    this.put(revisioned);
-    return revisioned;
+  /** Appends an event under the next revision, evicting the oldest beyond the retention; answers the revision. */
+  append(event: KeyEvent): number {
+    this.store(this.lastRevision + 1, event);
+    return this.lastRevision;
   }
 
   /**
@@ -56,8 +66,7 @@ export class EventLog {
   put(event: RevisionedEvent): void {
     if (event.revision <= this.lastRevision) return; // seen already
     if (event.revision !== this.lastRevision + 1) this.firstHeld = event.revision;
-    this.ring[event.revision % this.retention] = event;
-    this.lastRevision = event.revision;
+    this.store(event.revision, event);
   }
 
   /**
@@ -70,7 +79,15 @@ export class EventLog {
     }
     const events: RevisionedEvent[] = [];
     for (let revision = from; revision <= this.lastRevision && events.length < max; revision += 1) {
-      events.push(this.ring[revision % this.retention] as RevisionedEvent);
+      const slot = revision % this.retention;
+      const lease = this.leases[slot] as number;
+      events.push({
+        revision,
+        type: KEY_EVENT_TYPES[this.types[slot] as number] as KeyEventType,
+        keyId: this.keyIds[slot] as string,
+        at: this.ats[slot] as number,
+        ...(Number.isNaN(lease) ? {} : { lease }),
+      });
     }
     return events;
   }
@@ -79,4 +96,15 @@ export class EventLog {
   holds(from: number): boolean {
     return from >= this.oldest;
   }
+
+  private store(revision: number, event: KeyEvent): void {
+    const slot = revision % this.retention;
+    this.types[slot] = TYPE_INDEX[event.type];
+    this.ats[slot] = event.at;
+    this.leases[slot] = event.lease ?? Number.NaN;
+    this.keyIds[slot] = event.keyId;
+    this.lastRevision = revision;
+  }
 }
+
+const TYPE_INDEX = Object.fromEntries(KEY_EVENT_TYPES.map((type, index) => [type, index])) as Readonly<Record<KeyEventType, number>>;

@@ -14,6 +14,7 @@ export class ServiceMetrics {
   private readonly handled: Counter<Label | "grpc_code">;
   private readonly handling: Histogram<Label>;
   private readonly keyEvents: Counter<"type">;
+  private readonly keyEventChildren = new Map<KeyEventType, Counter.Internal>();
   /** Label children per transport and method, resolved once: a call does no label hashing. */
   private readonly children = new Map<string, CallCounters>();
 
@@ -76,7 +77,14 @@ export class ServiceMetrics {
   }
 
   keyEvent(type: KeyEventType): void {
-    this.keyEvents.inc({ type });
+    // A child per type, resolved once: an expiry storm counts a million events, and a
+    // labelled inc() hashes its labels every time.
+    let child = this.keyEventChildren.get(type);
+    if (child === undefined) {
+      child = this.keyEvents.labels({ type });
+      this.keyEventChildren.set(type, child);
+    }
+    child.inc();
   }
 
   contentType(): string {
