@@ -125,6 +125,16 @@ describe("the HTTP edge", function () {
       expectErrorBody(parseRaw(await rawExchange(address, badChunk)), 400, Code.INVALID_ARGUMENT);
     });
 
+    it("an HTTP/1.1 request without Host is 400 with the error body (Node's own answer had none); HTTP/1.0 needs no Host", async () => {
+      const address = h.app.httpAddress;
+      for (const request of ["GET /keys HTTP/1.1\r\n\r\n", "GET /healthz HTTP/1.1\r\n\r\n", "POST /keys HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"]) {
+        const res = parseRaw(await rawExchange(address, request));
+        expectErrorBody(res, 400, Code.INVALID_ARGUMENT);
+        expect(res.text).to.contain("Host");
+      }
+      expect(parseRaw(await rawExchange(address, "GET /healthz HTTP/1.0\r\n\r\n")).status).to.equal(200);
+    });
+
     it("GET /healthz and /openapi.json answer GET and HEAD; another method is 405 with Allow and the error body", async () => {
       for (const path of ["/healthz", "/openapi.json"]) {
         expect((await call("GET", path)).status).to.equal(200);

@@ -17,6 +17,8 @@ export const HTTP_LIMITS: ServerOptions = {
   keepAliveTimeout: 5_000,
   connectionsCheckingInterval: 1_000,
   maxHeaderSize: 16 * 1024,
+  // Node would refuse an HTTP/1.1 request without Host itself, with an empty body: requireHost answers it instead.
+  requireHostHeader: false,
 };
 
 /**
@@ -31,12 +33,13 @@ export function listenHttp(
   tls: TlsFiles | undefined = undefined,
 ): Promise<Server> {
   return new Promise((resolve, reject) => {
+    const guarded = requireHost(listener);
     const server =
       tls === undefined
-        ? createHttpServer(HTTP_LIMITS, listener)
+        ? createHttpServer(HTTP_LIMITS, guarded)
         : createHttpsServer(
             { ...HTTP_LIMITS, cert: tls.cert, key: tls.key, ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }) },
-            listener,
+            guarded,
           );
     server.on("clientError", answerClientError);
     server.listen(port, host);
@@ -61,6 +64,28 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
+}
+
+/**
+ * An HTTP/1.1 request without Host is 400 (RFC 9112 §3.2), answered with the JSON error
+ * body and the connection closed, as a parser error is. HTTP/1.0 needs no Host.
+ */
+function requireHost(listener: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
+      answerProtocolError(res, 400, Code.INVALID_ARGUMENT, "the Host header is required");
+      return;
+    }
+    listener(req, res);
+  };
+}
+
+/** A protocol-level refusal on a parsed request: the JSON error body, then the connection closes (the body, if any, is never read). */
+function answerProtocolError(res: ServerResponse, status: number, code: number, message: string): void {
+  const body = errorBody(code, message);
+  res.shouldKeepAlive = false;
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+  res.end(body);
 }
 
 const DEFAULT_CLIENT_ERROR: readonly [number, string, number] = [400, "Bad Request", Code.INVALID_ARGUMENT];
