@@ -14,6 +14,8 @@ import { ManualClock } from "../support/manual-clock";
  * rule on both transports.
  */
 
+/** Planted in a request to show that no answer quotes it. */
+const MARKER = "zq9MARKzq9";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function expectErrorBody(res: { status: number; text: string; mediaType: string }, status: number, code: number): void {
@@ -133,6 +135,17 @@ describe("the HTTP edge", function () {
         expect(res.text).to.contain("Host");
       }
       expect(parseRaw(await rawExchange(address, "GET /healthz HTTP/1.0\r\n\r\n")).status).to.equal(200);
+    });
+
+    it("an Expect other than 100-continue is 417 with the error body (Node's own answer had none); 100-continue still works", async () => {
+      const address = h.app.httpAddress;
+      for (const expectation of ["foo", MARKER, ""]) {
+        const res = parseRaw(await rawExchange(address, `GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: ${expectation}\r\n\r\n`));
+        expectErrorBody(res, 417, Code.INVALID_ARGUMENT);
+        expect(res.text).not.to.contain(MARKER);
+      }
+      const continued = await call("POST", "/keys", { headers: { expect: "100-continue", "content-type": "application/json" }, body: "{}" });
+      expect(continued.status).to.equal(201);
     });
 
     it("GET /healthz and /openapi.json answer GET and HEAD; another method is 405 with Allow and the error body", async () => {

@@ -42,6 +42,8 @@ export function listenHttp(
             guarded,
           );
     server.on("clientError", answerClientError);
+    // An Expect other than 100-continue: Node would answer 417 with an empty body.
+    server.on("checkExpectation", (_req: IncomingMessage, res: ServerResponse) => answerProtocolError(res, 417, Code.INVALID_ARGUMENT, "expectation failed: only Expect: 100-continue is supported"));
     server.listen(port, host);
     server.once("listening", () => resolve(server));
     server.once("error", reject);
