@@ -148,6 +148,17 @@ describe("the HTTP edge", function () {
       expect(continued.status).to.equal(201);
     });
 
+    it("CONNECT is answered as any request (405 with Allow on a known path, 404 elsewhere, the error body), then the connection closes", async () => {
+      const address = h.app.httpAddress;
+      const known = await rawExchange(address, "CONNECT /keys HTTP/1.1\r\nHost: x\r\n\r\n", false);
+      expectErrorBody(parseRaw(known), 405, Code.UNIMPLEMENTED);
+      expect(known).to.match(/\r\nallow: GET, POST\r\n/i);
+      const tunnel = parseRaw(await rawExchange(address, `CONNECT ${MARKER}.example:443 HTTP/1.1\r\nHost: x\r\n\r\n`, false));
+      expectErrorBody(tunnel, 404, Code.NOT_FOUND);
+      expect(tunnel.text).not.to.contain(MARKER);
+      expectErrorBody(parseRaw(await rawExchange(address, "CONNECT /healthz HTTP/1.1\r\nHost: x\r\n\r\n", false)), 405, Code.UNIMPLEMENTED);
+    });
+
     it("GET /healthz and /openapi.json answer GET and HEAD; another method is 405 with Allow and the error body", async () => {
       for (const path of ["/healthz", "/openapi.json"]) {
         expect((await call("GET", path)).status).to.equal(200);

@@ -1,6 +1,6 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { TlsFiles } from "../../config";
 import { Code } from "../../service/status";
@@ -42,6 +42,7 @@ export function listenHttp(
             guarded,
           );
     server.on("clientError", answerClientError);
+    server.on("connect", (req: IncomingMessage, socket: Duplex) => answerConnect(guarded, req, socket));
     // An Expect other than 100-continue: Node would answer 417 with an empty body.
     server.on("checkExpectation", (_req: IncomingMessage, res: ServerResponse) => answerProtocolError(res, 417, Code.INVALID_ARGUMENT, "expectation failed: only Expect: 100-continue is supported"));
     server.listen(port, host);
@@ -80,6 +81,25 @@ function requireHost(listener: (req: IncomingMessage, res: ServerResponse) => vo
     }
     listener(req, res);
   };
+}
+
+/**
+ * CONNECT (a proxy's method) reaches a `connect` listener with the bare socket; without
+ * one, Node drops the connection without a word. Here it is answered as any request is
+ * (no route takes CONNECT: 405 with Allow on a known path, 404 elsewhere, the JSON
+ * error body), then the connection closes: this service tunnels nothing.
+ */
+function answerConnect(listener: (req: IncomingMessage, res: ServerResponse) => void, req: IncomingMessage, socket: Duplex): void {
+  const tcp = socket as Socket; // a net.Socket (a TLSSocket over HTTPS), as Node documents for this event
+  tcp.on("error", () => tcp.destroy()); // Node removed its own error listener when it handed the socket over
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(tcp);
+  res.once("finish", () => {
+    res.detachSocket(tcp);
+    tcp.end();
+  });
+  listener(req, res);
 }
 
 /** A protocol-level refusal on a parsed request: the JSON error body, then the connection closes (the body, if any, is never read). */
