@@ -1,7 +1,11 @@
-import { connect as tcpConnect } from "node:net";
+import { createServer, type ServerResponse } from "node:http";
+import { type AddressInfo, connect as tcpConnect } from "node:net";
 import { Metadata } from "@grpc/grpc-js";
 import { expect } from "chai";
 import { Code } from "../../clients";
+import { toCallError } from "../../src/service/status";
+import type { EventOutput } from "../../src/transport/http/event-stream";
+import { send } from "../../src/transport/http/serve";
 import { startHarness, type Harness } from "../support/harness";
 import { httpRequest, type HttpResponse } from "../support/http-request";
 import { ManualClock } from "../support/manual-clock";
@@ -188,6 +192,43 @@ describe("the HTTP edge", function () {
       for (const path of ["/keys", "/healthz", "/openapi.json"]) {
         const head = `GET ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\n`;
         expectErrorBody(parseRaw(await rawExchange(h.app.httpAddress, head, false)), 413, Code.RESOURCE_EXHAUSTED);
+      }
+    });
+  });
+
+  describe("a Server-Sent Events reader that leaves", () => {
+    /**
+     * What a stream's write gives when its caller has gone, through the service's own
+     * `send`: before the stream opened (`destroyFirst`) or while it runs.
+     */
+    async function writeAfterLeaving(destroyFirst: boolean): Promise<unknown> {
+      let failure: unknown = "no failure";
+      let done: () => void = () => undefined;
+      const written = new Promise<void>((resolve) => (done = resolve));
+      const server = createServer((_req, res: ServerResponse) => {
+        if (destroyFirst) res.destroy();
+        const pipe = async (output: EventOutput): Promise<void> => {
+          res.destroy(); // the caller leaves as the stream runs
+          await output.write("data: {}\n\n").catch((error: unknown) => (failure = error));
+          done();
+        };
+        send(res, { status: 200, headers: { "content-type": "text/event-stream" }, body: "", events: { pipe } });
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const socket = tcpConnect((server.address() as AddressInfo).port, "127.0.0.1");
+      socket.on("error", () => undefined);
+      socket.write("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+      await written;
+      socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+      return failure;
+    }
+
+    it("a write after the caller left fails as CANCELLED, so a REST Watch ends as the caller's doing, not INTERNAL (found by the fuzz)", async () => {
+      for (const destroyFirst of [false, true]) {
+        const failure = await writeAfterLeaving(destroyFirst);
+        expect(failure, `destroyed ${destroyFirst ? "before" : "after"} the stream opened`).to.be.instanceOf(Error);
+        expect(toCallError(failure).code, `destroyed ${destroyFirst ? "before" : "after"} the stream opened`).to.equal(Code.CANCELLED);
       }
     });
   });
