@@ -1,3 +1,5 @@
+import type { GrpcCase } from "./grpc-cases";
+import type { GrpcOutcome } from "./grpc-exchange";
 import type { RestCase } from "./rest-cases";
 import type { RestOutcome } from "./rest-exchange";
 import { preview } from "./rest-check";
@@ -37,4 +39,21 @@ export function describeRestOutcome(outcome: RestOutcome): string {
     case "no-answer":
       return `no answer; received ${preview(outcome.received)}`;
   }
+}
+
+export function describeGrpcCase(c: GrpcCase): string {
+  const headers = c.headers.map(([name, value]) => `${name}: ${escaped(value, 120)}`).join(", ");
+  const messages = c.messages.map(({ message, style }, i) => `#${i} ${style}${message.mutations.length > 0 ? ` after ${message.mutations.join(" + ")}` : ""}: ${hex(message.bytes, 48)}`);
+  return [
+    `${c.httpMethod} ${escaped(c.path, 120)}, ending ${c.ending}${c.ending === "end" ? "" : ` (RST_STREAM ${c.resetCode})`}`,
+    `headers [${headers}]`,
+    `messages (${c.messages.length}) ${messages.join("; ") || "none"}`,
+    `DATA ${hex(c.payload)}`,
+  ].join("\n    ");
+}
+
+export function describeGrpcOutcome(outcome: GrpcOutcome): string {
+  const pick = (headers: Readonly<Record<string, string | string[] | undefined>> | undefined): string =>
+    headers === undefined ? "none" : Object.entries(headers).map(([name, value]) => `${name}: ${escaped(String(value), 100)}`).join(", ");
+  return `headers [${pick(outcome.headers)}] trailers [${pick(outcome.trailers)}] data ${hex(outcome.data, 48)}${outcome.resetByClient ? ", reset by the client" : ""}${outcome.rstCode === undefined ? "" : `, RST_STREAM ${outcome.rstCode}`}${outcome.error === undefined ? "" : `, error ${outcome.error}`}`;
 }

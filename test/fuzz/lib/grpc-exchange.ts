@@ -1,0 +1,123 @@
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants, type IncomingHttpHeaders } from "node:http2";
+import type { GrpcCase } from "./grpc-cases";
+
+/** What came back on one HTTP/2 stream. */
+export interface GrpcOutcome {
+  /** The response headers (with grpc-status when the answer is trailers-only). */
+  readonly headers: IncomingHttpHeaders | undefined;
+  readonly trailers: IncomingHttpHeaders | undefined;
+  /** Every DATA byte of the response. */
+  readonly data: Buffer;
+  /** The client reset the stream (the case's ending, or a stream left open on purpose). */
+  readonly resetByClient: boolean;
+  /** The stream's RST_STREAM code, when it was reset (by either side). */
+  readonly rstCode: number | undefined;
+  /** The stream did not close in time. */
+  readonly timedOut: boolean;
+  /** An error the stream or the session reported. */
+  readonly error: string | undefined;
+}
+
+export interface GrpcExchangeOptions {
+  readonly timeoutMs: number;
+  /** A server stream that opened is reset after this long: Watch never ends by itself. */
+  readonly resetOpenStreamAfterMs: number;
+}
+
+/** HTTP/2 connections to the gRPC port, opened again when the server closed one. */
+export class Http2Sessions {
+  private readonly sessions: (ClientHttp2Session | undefined)[];
+
+  constructor(
+    private readonly address: string,
+    count: number,
+  ) {
+    this.sessions = new Array<ClientHttp2Session | undefined>(count);
+  }
+
+  /** Session `slot`, connected (again) when needed. */
+  get(slot: number): ClientHttp2Session {
+    const current = this.sessions[slot];
+    if (current !== undefined && !current.closed && !current.destroyed) return current;
+    const session = connect(`http://${this.address}`);
+    session.on("error", () => undefined); // its streams report what matters
+    this.sessions[slot] = session;
+    return session;
+  }
+
+  close(): void {
+    for (const session of this.sessions) session?.destroy();
+  }
+}
+
+/** Sends one case on `session` and collects the answer until the stream closes. */
+export function grpcExchange(session: ClientHttp2Session, c: GrpcCase, options: GrpcExchangeOptions): Promise<GrpcOutcome> {
+  return new Promise((resolve) => {
+    const request: Record<string, string | string[]> = { [constants.HTTP2_HEADER_METHOD]: c.httpMethod, [constants.HTTP2_HEADER_PATH]: c.path };
+    for (const [name, value] of c.headers) {
+      const previous = request[name];
+      request[name] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+    }
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.request(request, { endStream: false });
+    } catch (error) {
+      resolve({ headers: undefined, trailers: undefined, data: Buffer.alloc(0), resetByClient: false, rstCode: undefined, timedOut: false, error: `the client refused to send it: ${String(error)}` });
+      return;
+    }
+    let headers: IncomingHttpHeaders | undefined;
+    let trailers: IncomingHttpHeaders | undefined;
+    let resetByClient = false;
+    let error: string | undefined;
+    let timedOut = false;
+    const chunks: Buffer[] = [];
+    const reset = (): void => {
+      if (stream.closed || stream.destroyed) return;
+      resetByClient = true;
+      stream.close(c.resetCode);
+    };
+    let settled = false;
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ headers, trailers, data: Buffer.concat(chunks), resetByClient, rstCode: stream.rstCode, timedOut, error });
+    };
+    // Past the time allowed the stream is destroyed, not closed: a close waits for writes the peer may never take.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stream.destroy();
+      finish();
+    }, options.timeoutMs);
+    stream.on("response", (received) => {
+      headers = received;
+      // A server stream that opened stays open until its caller leaves: leave after a moment.
+      if (received["grpc-status"] === undefined && c.method?.methodKind === "server_streaming") setTimeout(reset, options.resetOpenStreamAfterMs);
+    });
+    stream.on("trailers", (received) => (trailers = received));
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("error", (failure: Error & { code?: string }) => (error = failure.code ?? failure.message));
+    stream.on("close", finish);
+    const half = Math.floor(c.payload.length / 2);
+    switch (c.ending) {
+      case "reset-before-body":
+        reset();
+        break;
+      case "reset-mid-body":
+        stream.write(c.payload.subarray(0, half));
+        reset();
+        break;
+      case "reset-after-body":
+        stream.write(c.payload);
+        reset();
+        break;
+      case "end":
+        stream.end(c.payload);
+        break;
+      case "end-then-reset":
+        stream.end(c.payload);
+        setImmediate(reset);
+        break;
+    }
+  });
+}
