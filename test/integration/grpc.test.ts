@@ -1,3 +1,4 @@
+import { connect } from "node:http2";
 import { Client, credentials, type ServiceError as GrpcServiceError } from "@grpc/grpc-js";
 import { expect } from "chai";
 import { Code, type KeepAliveStreamResponse, KeyState, type ServiceError } from "../../clients";
@@ -7,6 +8,7 @@ import type { KeyStore } from "../../src/store/port";
 import { startHarness, type Harness } from "../support/harness";
 import { ManualClock } from "../support/manual-clock";
 import { codeOf } from "../support/grpc-code";
+import { grpcMessage } from "../support/raw-http2";
 
 const SECOND = 1000;
 
@@ -219,6 +221,34 @@ describe("gRPC KeepAliveStream: how the caller ends it", () => {
     ]);
     expect(result.code).to.equal(Code.OK);
     expect((await keepAliveAll([])).code, "no request at all").to.equal(Code.OK);
+  });
+
+  it("when grpc-js ends the call itself (an oversized frame) while answers are being written, its status still reaches the caller (found by the fuzz)", async () => {
+    const session = connect(`http://${h.app.grpcAddress}`);
+    session.on("error", () => undefined);
+    const oversized = Buffer.alloc(5);
+    oversized.writeUInt32BE(100_000, 1); // a frame header over the 64 KiB receive limit
+    const empty = grpcMessage(new Uint8Array(0)); // KeepAliveStreamRequest{}: answered INVALID_ARGUMENT
+    try {
+      for (let round = 0; round < 5; round += 1) {
+        const status = await new Promise<string>((resolve) => {
+          const stream = session.request({ ":method": "POST", ":path": "/tokens.v1.TokenService/KeepAliveStream", "content-type": "application/grpc", te: "trailers" });
+          const timer = setTimeout(() => {
+            stream.close(8);
+            resolve("none within 5 s");
+          }, 5000);
+          stream.on("trailers", (trailers) => resolve(String(trailers["grpc-status"])));
+          stream.on("response", (headers) => headers["grpc-status"] !== undefined && resolve(String(headers["grpc-status"])));
+          stream.on("data", () => undefined);
+          stream.on("close", () => clearTimeout(timer));
+          stream.write(Buffer.concat([empty, empty, empty]));
+          stream.end(oversized);
+        });
+        expect(status, `round ${round}`).to.equal(String(Code.RESOURCE_EXHAUSTED));
+      }
+    } finally {
+      session.destroy();
+    }
   });
 
   it("a caller that cancels mid-stream: the call ends without an internal error, and streams still work", async () => {
