@@ -28,7 +28,7 @@ console.log(`hostile-input fuzz: seed ${settings.seed}, ${settings.cases} cases 
 /** At once per server: enough to overlap requests, few enough for a two-core machine. */
 const CONCURRENCY = 8;
 /** Raw HTTP/2 connections: each may wait out a quiet spell, so fewer of them. */
-const RAW_SHARE = 10;
+const RAW_SHARE = 20;
 
 interface Setup {
   readonly name: string;

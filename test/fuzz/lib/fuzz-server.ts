@@ -28,9 +28,11 @@ export interface FuzzServerOptions {
 /**
  * Holds and cooldowns are short (BLOCK_TTL 1s, at most 2s, MAX_BLOCK_TTL) so that, once
  * the fuzz stops, every key is available again within two seconds for the pool check;
- * an Acquire waits at most 200 ms (MAX_ACQUIRE_WAIT) so `?wait=` cases stay quick.
+ * an Acquire waits at most 200 ms (MAX_ACQUIRE_WAIT) so `?wait=` cases stay quick. The
+ * stop's grace is 1 s: after an HTTP/2 connection error Node keeps the server's socket
+ * until the keep-alive ping finds it dead (minutes), and a stop would wait for it.
  */
-export const FUZZ_ENV: Readonly<Record<string, string>> = { BLOCK_TTL: "1s", MAX_BLOCK_TTL: "2s", MAX_ACQUIRE_WAIT: "200ms" };
+export const FUZZ_ENV: Readonly<Record<string, string>> = { BLOCK_TTL: "1s", MAX_BLOCK_TTL: "2s", MAX_ACQUIRE_WAIT: "200ms", SHUTDOWN_GRACE: "1s" };
 
 export async function startFuzzServer(options: FuzzServerOptions): Promise<FuzzServer> {
   const dir = mkdtempSync(join(tmpdir(), "tokens-fuzz-"));

@@ -35,13 +35,14 @@ export function rawFramesCase(random: Random, index: number, authority: string):
   let nextStream = 1;
   for (let i = random.int(1, 8); i > 0; i -= 1) {
     const stream = nextStream;
+    const previous = Math.max(1, stream - 2); // the last stream opened (or stream 1, still idle)
     const [step, bytes, opened] = random.weighted<() => [string, Buffer, boolean]>([
       [4, () => [`HEADERS for Get on stream ${stream}`, frame(FRAME.HEADERS, FLAG.END_HEADERS, stream, grpcHeaders(authority, GET)), true]],
       [2, () => [`HEADERS+END_STREAM on stream ${stream}`, frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, stream, grpcHeaders(authority, GET)), true]],
-      [3, () => [`DATA (a Get message) on stream ${stream - 2}`, frame(FRAME.DATA, random.chance(0.5) ? FLAG.END_STREAM : 0, Math.max(1, stream - 2), grpcMessage(Buffer.from([0x0a, 0x01, 0x61]))), false]],
+      [3, () => [`DATA (a Get message) on stream ${previous}`, frame(FRAME.DATA, random.chance(0.5) ? FLAG.END_STREAM : 0, previous, grpcMessage(Buffer.from([0x0a, 0x01, 0x61]))), false]],
       [1, () => ["HEADERS on stream 0", frame(FRAME.HEADERS, FLAG.END_HEADERS, 0, grpcHeaders(authority, GET)), false]],
       [1, () => [`HEADERS on even stream ${stream + 1}`, frame(FRAME.HEADERS, FLAG.END_HEADERS, stream + 1, grpcHeaders(authority, GET)), false]],
-      [1, () => [`HEADERS reusing stream ${Math.max(1, stream - 2)}`, frame(FRAME.HEADERS, FLAG.END_HEADERS, Math.max(1, stream - 2), grpcHeaders(authority, GET)), false]],
+      [1, () => [`HEADERS reusing stream ${previous}`, frame(FRAME.HEADERS, FLAG.END_HEADERS, previous, grpcHeaders(authority, GET)), false]],
       [1, () => [`an undecodable header block on stream ${stream}`, frame(FRAME.HEADERS, FLAG.END_HEADERS, stream, random.bytes(random.int(1, 40))), true]],
       [1, () => [`HEADERS with pseudo-headers after regular ones on stream ${stream}`, frame(FRAME.HEADERS, FLAG.END_HEADERS, stream, headerBlock([["content-type", "application/grpc"], [":method", "POST"], [":path", GET]])), true]],
       [1, () => [`HEADERS with a connection header on stream ${stream}`, frame(FRAME.HEADERS, FLAG.END_HEADERS, stream, grpcHeaders(authority, GET, [["connection", "keep-alive"]])), true]],
@@ -51,10 +52,10 @@ export function rawFramesCase(random: Random, index: number, authority: string):
       [1, () => [`HEADERS depending on itself on stream ${stream}`, frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.PRIORITY, stream, Buffer.concat([u32(stream), Buffer.from([16]), grpcHeaders(authority, GET)])), true]],
       [1, () => ["DATA on stream 0", frame(FRAME.DATA, 0, 0, random.bytes(8)), false]],
       [1, () => [`DATA on idle stream ${stream + 100}`, frame(FRAME.DATA, 0, stream + 100, random.bytes(8)), false]],
-      [1, () => ["a DATA frame over 16 KiB (the default max frame size)", frame(FRAME.DATA, 0, Math.max(1, stream - 2), random.bytes(20_000)), false]],
+      [1, () => ["a DATA frame over 16 KiB (the default max frame size)", frame(FRAME.DATA, 0, previous, random.bytes(20_000)), false]],
       [1, () => [`RST_STREAM on idle stream ${stream + 50}`, frame(FRAME.RST_STREAM, 0, stream + 50, u32(8)), false]],
-      [1, () => ["RST_STREAM of 3 bytes", frame(FRAME.RST_STREAM, 0, Math.max(1, stream - 2), Buffer.alloc(3)), false]],
-      [1, () => ["WINDOW_UPDATE of 0", frame(FRAME.WINDOW_UPDATE, 0, random.pick([0, Math.max(1, stream - 2)]), u32(0)), false]],
+      [1, () => ["RST_STREAM of 3 bytes", frame(FRAME.RST_STREAM, 0, previous, Buffer.alloc(3)), false]],
+      [1, () => ["WINDOW_UPDATE of 0", frame(FRAME.WINDOW_UPDATE, 0, random.pick([0, previous]), u32(0)), false]],
       [1, () => ["WINDOW_UPDATE past 2^31-1", frame(FRAME.WINDOW_UPDATE, 0, 0, u32(2 ** 31 - 1)), false]],
       [1, () => ["PING of 7 bytes", frame(FRAME.PING, 0, 0, Buffer.alloc(7)), false]],
       [1, () => ["PING on stream 1", frame(FRAME.PING, 0, 1, Buffer.alloc(8)), false]],
@@ -64,7 +65,10 @@ export function rawFramesCase(random: Random, index: number, authority: string):
       [1, () => ["PUSH_PROMISE from a client", frame(FRAME.PUSH_PROMISE, FLAG.END_HEADERS, 1, Buffer.concat([u32(2), grpcHeaders(authority, GET)])), false]],
       [1, () => [`PRIORITY of 4 bytes`, frame(FRAME.PRIORITY, 0, stream, Buffer.alloc(4)), false]],
       [1, () => ["an unknown frame type", frame(random.int(10, 255), random.int(0, 255), random.int(0, 9), random.bytes(random.int(0, 30))), false]],
-      [1, () => ["another SETTINGS", settings(random)[1], false]],
+      [1, () => {
+        const [label, bytes] = settings(random);
+        return [`another ${label}`, bytes, false];
+      }],
     ])();
     add(step, bytes);
     if (opened) nextStream += 2;
