@@ -1,5 +1,5 @@
 import type { GrpcCase } from "./grpc-cases";
-import type { GrpcOutcome } from "./grpc-exchange";
+import type { Fields, GrpcOutcome } from "./grpc-exchange";
 import type { RestCase } from "./rest-cases";
 import type { RestOutcome } from "./rest-exchange";
 import { preview } from "./rest-check";
@@ -21,7 +21,7 @@ export function describeRestCase(c: RestCase): string {
   return [
     `${escaped(c.method, 60)} ${escaped(c.target)} ${escaped(c.version, 20)}`,
     `headers [${headers}]`,
-    `body (${c.framing}${c.halfClose ? ", then half-closed" : ""}) ${escaped(c.body.toString("latin1"), 160)} hex ${hex(c.body, 48)}`,
+    `body (${c.framing}${c.halfClose ? ", then half-closed" : ""}${c.nodeStalls ? ", one Node's parser holds" : ""}) ${escaped(c.body.toString("latin1"), 160)} hex ${hex(c.body, 48)}`,
   ].join("\n    ");
 }
 
@@ -53,7 +53,7 @@ export function describeGrpcCase(c: GrpcCase): string {
 }
 
 export function describeGrpcOutcome(outcome: GrpcOutcome): string {
-  const pick = (headers: Readonly<Record<string, string | string[] | undefined>> | undefined): string =>
+  const pick = (headers: Fields | undefined): string =>
     headers === undefined ? "none" : Object.entries(headers).map(([name, value]) => `${name}: ${escaped(String(value), 100)}`).join(", ");
   return `headers [${pick(outcome.headers)}] trailers [${pick(outcome.trailers)}] data ${hex(outcome.data, 48)}${outcome.resetByClient ? ", reset by the client" : ""}${outcome.rstCode === undefined ? "" : `, RST_STREAM ${outcome.rstCode}`}${outcome.error === undefined ? "" : `, error ${outcome.error}`}`;
 }

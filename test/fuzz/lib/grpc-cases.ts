@@ -183,7 +183,7 @@ export function grpcCase(random: Random, index: number, context: GrpcContext): G
     [1, 7], // REFUSED_STREAM
   ]);
   const facts = { method, httpMethod, contentType, authorization, timeout, encoding, payload, headers };
-  return { index, path, method, httpMethod, headers, messages, payload, ending, resetCode, expectation: expect(facts, context) };
+  return { index, path, method, httpMethod, headers, messages, payload, ending, resetCode, expectation: expectationOf(facts, context) };
 }
 
 function authorizationOf(random: Random, plant: () => string): string | undefined {
@@ -205,7 +205,8 @@ function authorizationOf(random: Random, plant: () => string): string | undefine
   ]);
 }
 
-interface CaseFacts {
+/** What a case's expectation depends on. */
+export interface GrpcCaseFacts {
   readonly method: DescMethod | undefined;
   readonly httpMethod: string;
   readonly contentType: string | undefined;
@@ -216,7 +217,8 @@ interface CaseFacts {
   readonly headers: readonly (readonly [string, string])[];
 }
 
-function expect(facts: CaseFacts, context: GrpcContext): GrpcExpectation {
+/** The statuses a call with these facts may end with, and how its answer must look. */
+export function expectationOf(facts: GrpcCaseFacts, context: Pick<GrpcContext, "secured">): GrpcExpectation {
   const serverMayReset = facts.headers.some(([, value]) => value !== value.trim());
   const type = facts.contentType;
   const transport =

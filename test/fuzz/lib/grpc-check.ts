@@ -39,7 +39,7 @@ export const codeName = (code: number): string => CODE_NAMES[code] ?? `code ${co
 export function grpcProblems(c: GrpcCase, outcome: GrpcOutcome): string[] {
   const { expectation } = c;
   const httpStatus = Number(outcome.headers?.[":status"]);
-  const statusText = outcome.trailers?.["grpc-status"] ?? outcome.headers?.["grpc-status"];
+  const statusText = fieldText(outcome.trailers?.["grpc-status"] ?? outcome.headers?.["grpc-status"]);
   if (statusText === undefined) {
     if (outcome.resetByClient) return [];
     if (outcome.timedOut) return ["the call did not end within the time allowed"];
@@ -93,11 +93,15 @@ function answerProblems(c: GrpcCase, data: Buffer): string[] {
 
 /** grpc-message, percent-decoded as the spec encodes it. */
 export function grpcMessage(outcome: GrpcOutcome): string {
-  const raw = outcome.trailers?.["grpc-message"] ?? outcome.headers?.["grpc-message"];
-  const text = Array.isArray(raw) ? raw.join(",") : (raw ?? "");
+  const text = fieldText(outcome.trailers?.["grpc-message"] ?? outcome.headers?.["grpc-message"]) ?? "";
   try {
     return decodeURIComponent(text);
   } catch {
     return text;
   }
+}
+
+/** A header's value as text (repeated ones joined), or undefined when absent. */
+function fieldText(value: string | string[] | number | undefined): string | undefined {
+  return value === undefined ? undefined : Array.isArray(value) ? value.join(",") : String(value);
 }

@@ -1,11 +1,14 @@
-import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants, type IncomingHttpHeaders } from "node:http2";
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
 import type { GrpcCase } from "./grpc-cases";
+
+/** Response headers or trailers as node:http2 gives them (":status" is a number). */
+export type Fields = Readonly<Record<string, string | string[] | number | undefined>>;
 
 /** What came back on one HTTP/2 stream. */
 export interface GrpcOutcome {
   /** The response headers (with grpc-status when the answer is trailers-only). */
-  readonly headers: IncomingHttpHeaders | undefined;
-  readonly trailers: IncomingHttpHeaders | undefined;
+  readonly headers: Fields | undefined;
+  readonly trailers: Fields | undefined;
   /** Every DATA byte of the response. */
   readonly data: Buffer;
   /** The client reset the stream (the case's ending, or a stream left open on purpose). */
@@ -65,8 +68,8 @@ export function grpcExchange(session: ClientHttp2Session, c: GrpcCase, options: 
       resolve({ headers: undefined, trailers: undefined, data: Buffer.alloc(0), resetByClient: false, rstCode: undefined, timedOut: false, error: `the client refused to send it: ${String(error)}` });
       return;
     }
-    let headers: IncomingHttpHeaders | undefined;
-    let trailers: IncomingHttpHeaders | undefined;
+    let headers: Fields | undefined;
+    let trailers: Fields | undefined;
     let resetByClient = false;
     let error: string | undefined;
     let timedOut = false;

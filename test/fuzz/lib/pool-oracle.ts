@@ -12,10 +12,10 @@ import { FUZZ_TOKENS } from "./tokens";
  * fuzz made with lifetimes short enough to end during the check are deleted first, so
  * none expires halfway through it. Returns what is wrong (empty: nothing).
  */
-export async function poolProblems(server: FuzzServer): Promise<string[]> {
+export async function poolProblems(server: FuzzServer): Promise<{ readonly keys: number; readonly problems: string[] }> {
   const { admin } = server;
   const settled = await settle(server);
-  if (settled !== undefined) return [settled];
+  if (settled !== undefined) return { keys: 0, problems: [settled] };
   const soon = Date.now() + 30_000;
   for (const key of await listAll(server)) {
     if ((key.expiresAt?.getTime() ?? 0) < soon) await admin.delete({ keyId: key.keyId }).catch(() => undefined); // it may expire first
@@ -44,8 +44,8 @@ export async function poolProblems(server: FuzzServer): Promise<string[]> {
   if (rest !== "404 {}") problems.push(`GET /keys with every key leased answered ${rest}, not 404 {}`);
   const after = await admin.stats({});
   if (after.leased !== n || after.total !== n || after.available !== 0) problems.push(`Stats after acquiring all ${n}: ${JSON.stringify(after)}`);
-  if (Date.now() >= firstRelease) return [`inconclusive: the checks took longer than the 2 s holds (the machine is too busy); then: ${problems.join("; ") || "nothing wrong"}`];
-  return problems;
+  if (Date.now() >= firstRelease) return { keys: n, problems: [`inconclusive: the checks took longer than the 2 s holds (the machine is too busy); then: ${problems.join("; ") || "nothing wrong"}`] };
+  return { keys: n, problems };
 }
 
 /** Waits (polling Stats) until no key is leased or cooling: the fuzz's holds last 2 s at most. */

@@ -9,6 +9,8 @@ export interface RestRequestFacts {
   readonly target: string;
   /** The client half-closed after writing: a silent close is then a fair answer. */
   readonly halfClose: boolean;
+  /** Node's parser is known to hold this request until its request timeout (see RestCase.nodeStalls). */
+  readonly nodeStalls?: boolean;
 }
 
 /** gRPC code → HTTP status, as the contract (grpc-gateway) maps them. */
@@ -56,6 +58,7 @@ export function restProblems(request: RestRequestFacts, outcome: RestOutcome): s
     case "closed-silently":
       return request.halfClose ? [] : ["the server closed the connection without an answer"];
     case "no-answer":
+      if (request.nodeStalls === true && outcome.received.length === 0) return [];
       return [`no complete answer in time (received ${outcome.received.length} bytes: ${preview(outcome.received)})`];
     case "malformed":
       return [`a malformed answer: ${outcome.reason} (${preview(outcome.received)})`];
