@@ -84,7 +84,7 @@ for (const setup of SETUPS) {
       try {
         await runConcurrently(caseIndexes(settings, cases), CONCURRENCY, async (index) => {
           const c = grpcCase(Random.forCase(settings.seed, "grpc", index), index, { knownKeys: server.knownKeys, secured: setup.secured });
-          const outcome = await grpcExchange(sessions.get(next++ % 4), c, { timeoutMs: 10_000, resetOpenStreamAfterMs: 30 });
+          const outcome = await sessions.use(next++, (session) => grpcExchange(session, c, { timeoutMs: 10_000, resetOpenStreamAfterMs: 30 }));
           const problems = grpcProblems(c, outcome);
           if (problems.length > 0) findings.add({ index, sent: describeGrpcCase(c), received: describeGrpcOutcome(outcome), problems });
         });

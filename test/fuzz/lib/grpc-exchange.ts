@@ -27,29 +27,69 @@ export interface GrpcExchangeOptions {
   readonly resetOpenStreamAfterMs: number;
 }
 
-/** HTTP/2 connections to the gRPC port, opened again when the server closed one. */
+/**
+ * Calls on one connection before the next one opens. The server's HTTP/2 stack (nghttp2's
+ * rapid-reset protection, CVE-2023-44487) ends a connection with GOAWAY INTERNAL_ERROR after
+ * about 1,000 streams reset in a burst; the fuzz resets many on purpose, so it spreads them out.
+ */
+const CALLS_PER_CONNECTION = 200;
+
+interface Connection {
+  readonly session: ClientHttp2Session;
+  calls: number;
+  running: number;
+  retired: boolean;
+}
+
+/** HTTP/2 connections to the gRPC port: a fresh one every CALLS_PER_CONNECTION calls, or when the server closed one. */
 export class Http2Sessions {
-  private readonly sessions: (ClientHttp2Session | undefined)[];
+  private readonly slots: (Connection | undefined)[];
+  private readonly all = new Set<Connection>();
 
   constructor(
     private readonly address: string,
     count: number,
   ) {
-    this.sessions = new Array<ClientHttp2Session | undefined>(count);
+    this.slots = new Array<Connection | undefined>(count);
   }
 
-  /** Session `slot`, connected (again) when needed. */
-  get(slot: number): ClientHttp2Session {
-    const current = this.sessions[slot];
-    if (current !== undefined && !current.closed && !current.destroyed) return current;
-    const session = connect(`http://${this.address}`);
-    session.on("error", () => undefined); // its streams report what matters
-    this.sessions[slot] = session;
-    return session;
+  /** Runs `call` on the session whose turn it is; a retired session closes once its last call is done. */
+  async use<T>(turn: number, call: (session: ClientHttp2Session) => Promise<T>): Promise<T> {
+    const connection = this.connectionFor(turn % this.slots.length);
+    connection.calls += 1;
+    connection.running += 1;
+    try {
+      return await call(connection.session);
+    } finally {
+      connection.running -= 1;
+      if (connection.retired && connection.running === 0) this.drop(connection);
+    }
   }
 
   close(): void {
-    for (const session of this.sessions) session?.destroy();
+    for (const connection of this.all) connection.session.destroy();
+    this.all.clear();
+  }
+
+  private connectionFor(slot: number): Connection {
+    const current = this.slots[slot];
+    const usable = current !== undefined && !current.session.closed && !current.session.destroyed;
+    if (usable && current.calls < CALLS_PER_CONNECTION) return current;
+    if (current !== undefined) {
+      current.retired = true;
+      if (current.running === 0) this.drop(current);
+    }
+    const session = connect(`http://${this.address}`);
+    session.on("error", () => undefined); // its streams report what matters
+    const fresh: Connection = { session, calls: 0, running: 0, retired: false };
+    this.slots[slot] = fresh;
+    this.all.add(fresh);
+    return fresh;
+  }
+
+  private drop(connection: Connection): void {
+    connection.session.close();
+    this.all.delete(connection);
   }
 }
 
