@@ -1,23 +1,24 @@
 import { expect } from "chai";
 import { TestRedis } from "../support/redis-server";
-import { describeGrpcCase, describeGrpcOutcome, describeRestCase, describeRestOutcome, hex } from "./lib/describe";
+import { describeGrpcCase, describeGrpcOutcome, describeRestCase, describeRestOutcome } from "./lib/describe";
 import { errorLogs, type FuzzServer, startFuzzServer } from "./lib/fuzz-server";
 import { grpcCase } from "./lib/grpc-cases";
 import { grpcProblems } from "./lib/grpc-check";
 import { grpcExchange, Http2Sessions } from "./lib/grpc-exchange";
 import { healthStatus, poolProblems } from "./lib/pool-oracle";
 import { Random } from "./lib/random";
-import { rawFramesCase, rawFramesProblems, sendRawFrames } from "./lib/raw-frames";
+import { rawFramesAgainstProcess } from "./lib/raw-frames-run";
 import { restCase } from "./lib/rest-cases";
-import { restProblems, preview } from "./lib/rest-check";
+import { restProblems } from "./lib/rest-check";
 import { exchangeRaw } from "./lib/rest-exchange";
 import { Findings, runConcurrently } from "./lib/run-cases";
 import { caseIndexes, fuzzSettings, replayLine } from "./lib/settings";
 
 /**
  * The hostile-input suite (`npm run test:fuzz`): from a fixed seed, thousands of random
- * REST requests over raw TCP, gRPC calls over HTTP/2 and raw HTTP/2 frames, with and
- * without tokens, against the real app in-process. Pass: no crash, no 5xx and no
+ * REST requests over raw TCP and gRPC calls over HTTP/2, with and without tokens, against
+ * the real app in-process, and connections of malformed HTTP/2 frames against the service
+ * in its own process (a crash there is a failure, not the end of the run). Pass: no crash, no 5xx and no
  * unexpected gRPC status, every REST error a JSON body, nothing the caller sent quoted
  * back, no internal error logged, and afterwards the pool's invariants hold.
  * FUZZ_SEED and FUZZ_CASES run it with another seed or longer (lib/settings.ts).
@@ -94,15 +95,9 @@ for (const setup of SETUPS) {
       verdict(findings, "gRPC");
     });
 
-    it(`raw HTTP/2: ${Math.ceil(cases / RAW_SHARE)} connections of malformed frames`, async () => {
-      const findings = new Findings();
-      const { grpcPort, grpcAddress } = server.harness.app;
-      await runConcurrently(caseIndexes(settings, Math.ceil(cases / RAW_SHARE)), CONCURRENCY, async (index) => {
-        const c = rawFramesCase(Random.forCase(settings.seed, "frames", index), index, grpcAddress);
-        const outcome = await sendRawFrames(grpcPort, c, 100);
-        const problems = rawFramesProblems(c, outcome);
-        if (problems.length > 0) findings.add({ index, sent: `${c.steps.join(", ")}: ${hex(c.bytes)}`, received: preview(outcome.received), problems });
-      });
+    it(`raw HTTP/2: ${Math.ceil(cases / RAW_SHARE)} connections of malformed frames, to the service in its own process`, async () => {
+      const { findings, crash } = await rawFramesAgainstProcess(settings.seed, caseIndexes(settings, Math.ceil(cases / RAW_SHARE)), server.env);
+      if (crash !== undefined) throw new Error(`${crash}\n(seed ${settings.seed}, ${setup.name}; run one of those cases with FUZZ_CASE=<case> ${replayLine(settings)})`);
       verdict(findings, "raw HTTP/2");
     });
 

@@ -15,6 +15,8 @@ export interface FuzzServer {
   readonly admin: TokenClient;
   /** Keys created before the fuzz starts, for cases that name a real key. */
   readonly knownKeys: readonly string[];
+  /** The settings it runs with (valid until close): a service process can run with the same. */
+  readonly env: Readonly<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export async function startFuzzServer(options: FuzzServerOptions): Promise<FuzzS
     secured: options.secured,
     admin,
     knownKeys,
+    env,
     close: async () => {
       if (admin !== harness.client) admin.close();
       await harness.close();

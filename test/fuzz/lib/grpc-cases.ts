@@ -175,13 +175,11 @@ export function grpcCase(random: Random, index: number, context: GrpcContext): G
     [4, "reset-after-body"],
     [4, "end-then-reset"],
   ]);
-  // No NO_ERROR (0): node:http2's close(0) is a graceful close that first waits for the writes to flush.
-  const resetCode = random.weighted<number>([
-    [8, 8], // CANCEL
-    [1, 1], // PROTOCOL_ERROR
-    [1, 2], // INTERNAL_ERROR
-    [1, 7], // REFUSED_STREAM
-  ]);
+  // Always CANCEL, as gRPC clients reset a call. On Node 20 a client stream closed with another
+  // code (PROTOCOL_ERROR, ENHANCE_YOUR_CALM, …) now and then sends the client's own HTTP/2 session
+  // into an endless write loop (std::bad_alloc in this test's process, which hosts the server
+  // too); the raw HTTP/2 cases send the server RST_STREAM with every code instead.
+  const resetCode = 8;
   const facts = { method, httpMethod, contentType, authorization, timeout, encoding, payload, headers };
   return { index, path, method, httpMethod, headers, messages, payload, ending, resetCode, expectation: expectationOf(facts, context) };
 }

@@ -54,6 +54,10 @@ export function rawFramesCase(random: Random, index: number, authority: string):
       [1, () => [`DATA on idle stream ${stream + 100}`, frame(FRAME.DATA, 0, stream + 100, random.bytes(8)), false]],
       [1, () => ["a DATA frame over 16 KiB (the default max frame size)", frame(FRAME.DATA, 0, previous, random.bytes(20_000)), false]],
       [1, () => [`RST_STREAM on idle stream ${stream + 50}`, frame(FRAME.RST_STREAM, 0, stream + 50, u32(8)), false]],
+      [2, () => {
+        const code = random.pick([0, 1, 2, 3, 5, 7, 8, 11, 0xffff]);
+        return [`RST_STREAM ${code} on stream ${previous}`, frame(FRAME.RST_STREAM, 0, previous, u32(code)), false];
+      }],
       [1, () => ["RST_STREAM of 3 bytes", frame(FRAME.RST_STREAM, 0, previous, Buffer.alloc(3)), false]],
       [1, () => ["WINDOW_UPDATE of 0", frame(FRAME.WINDOW_UPDATE, 0, random.pick([0, previous]), u32(0)), false]],
       [1, () => ["WINDOW_UPDATE past 2^31-1", frame(FRAME.WINDOW_UPDATE, 0, 0, u32(2 ** 31 - 1)), false]],
