@@ -1,12 +1,14 @@
+import { connect } from "node:http2";
 import { Client, credentials, type ServiceError as GrpcServiceError } from "@grpc/grpc-js";
 import { expect } from "chai";
-import { Code, KeyState, type ServiceError } from "../../clients";
+import { Code, type KeepAliveStreamResponse, KeyState, type ServiceError } from "../../clients";
 import { DomainError } from "../../src/core/errors";
 import { MemoryStore } from "../../src/store/memory/memory-store";
 import type { KeyStore } from "../../src/store/port";
 import { startHarness, type Harness } from "../support/harness";
 import { ManualClock } from "../support/manual-clock";
 import { codeOf } from "../support/grpc-code";
+import { grpcMessage } from "../support/raw-http2";
 
 const SECOND = 1000;
 
@@ -178,6 +180,98 @@ describe("gRPC TokenService: malformed and invalid requests", () => {
 
   it("the server is unharmed: a normal call still works", async () => {
     expect((await h.client.create({})).keyId).to.be.a("string");
+  });
+});
+
+describe("gRPC KeepAliveStream: how the caller ends it", () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(() => h.close());
+
+  /** One stream: writes a request per key id, half-closes, and resolves with the answers and the final status. */
+  function keepAliveAll(keyIds: readonly string[]): Promise<{ answers: [string, number][]; code: number }> {
+    return new Promise((resolve, reject) => {
+      const call = h.client.raw.keepAliveStream();
+      const answers: [string, number][] = [];
+      const timer = setTimeout(() => {
+        call.cancel();
+        reject(new Error(`no status within 5 s; answers so far: ${JSON.stringify(answers)}`));
+      }, 5000);
+      call.on("data", (answer: KeepAliveStreamResponse) => answers.push([answer.keyId, answer.code]));
+      call.on("error", () => undefined); // the status says it
+      call.on("status", (status: { code: number }) => {
+        clearTimeout(timer);
+        resolve({ answers, code: status.code });
+      });
+      for (const keyId of keyIds) call.write({ keyId });
+      call.end();
+    });
+  }
+
+  it("requests that arrive with the half-close are all answered, in order, and the call ends OK (found by the fuzz)", async () => {
+    const { keyId } = await h.client.create({});
+    const result = await keepAliveAll([keyId, "", "missing", keyId]);
+    expect(result.answers).to.deep.equal([
+      [keyId, Code.OK],
+      ["", Code.INVALID_ARGUMENT],
+      ["missing", Code.NOT_FOUND],
+      [keyId, Code.OK],
+    ]);
+    expect(result.code).to.equal(Code.OK);
+    expect((await keepAliveAll([])).code, "no request at all").to.equal(Code.OK);
+  });
+
+  it("when grpc-js ends the call itself (an oversized frame) while answers are being written, its status still reaches the caller (found by the fuzz)", async () => {
+    const session = connect(`http://${h.app.grpcAddress}`);
+    session.on("error", () => undefined);
+    const oversized = Buffer.alloc(5);
+    oversized.writeUInt32BE(100_000, 1); // a frame header over the 64 KiB receive limit
+    const empty = grpcMessage(new Uint8Array(0)); // KeepAliveStreamRequest{}: answered INVALID_ARGUMENT
+    try {
+      for (let round = 0; round < 5; round += 1) {
+        const status = await new Promise<string>((resolve) => {
+          const stream = session.request({ ":method": "POST", ":path": "/tokens.v1.TokenService/KeepAliveStream", "content-type": "application/grpc", te: "trailers" });
+          const timer = setTimeout(() => {
+            stream.close(8);
+            resolve("none within 5 s");
+          }, 5000);
+          stream.on("trailers", (trailers) => resolve(String(trailers["grpc-status"])));
+          stream.on("response", (headers) => headers["grpc-status"] !== undefined && resolve(String(headers["grpc-status"])));
+          stream.on("data", () => undefined);
+          stream.on("close", () => clearTimeout(timer));
+          stream.write(Buffer.concat([empty, empty, empty]));
+          stream.end(oversized);
+        });
+        expect(status, `round ${round}`).to.equal(String(Code.RESOURCE_EXHAUSTED));
+      }
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it("a caller that cancels mid-stream: the call ends without an internal error, and streams still work", async () => {
+    const { keyId } = await h.client.create({});
+    const call = h.client.raw.keepAliveStream();
+    call.on("error", () => undefined);
+    const answered = new Promise((resolve) => call.once("data", resolve));
+    call.write({ keyId });
+    await answered;
+    call.cancel();
+    const line = async (): Promise<Record<string, unknown>> => {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const found = h.logs.find((entry) => entry["msg"] === "call" && entry["method"] === "/tokens.v1.TokenService/KeepAliveStream");
+        if (found !== undefined) return found;
+        if (Date.now() > deadline) throw new Error("the stream's call line was never written");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    // grpc-js reports the reset as a half-close before it says "cancelled": either code is the caller's doing.
+    expect((await line())["code"]).to.be.oneOf([Code.OK, Code.CANCELLED]);
+    expect(h.logs.filter((entry) => (entry["level"] as number) >= 50)).to.deep.equal([]);
+    expect((await keepAliveAll([keyId])).answers).to.deep.equal([[keyId, Code.OK]]);
   });
 });
 

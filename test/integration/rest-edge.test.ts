@@ -1,7 +1,11 @@
-import { connect as tcpConnect } from "node:net";
+import { createServer, type ServerResponse } from "node:http";
+import { type AddressInfo, connect as tcpConnect } from "node:net";
 import { Metadata } from "@grpc/grpc-js";
 import { expect } from "chai";
 import { Code } from "../../clients";
+import { toCallError } from "../../src/service/status";
+import type { EventOutput } from "../../src/transport/http/event-stream";
+import { send } from "../../src/transport/http/serve";
 import { startHarness, type Harness } from "../support/harness";
 import { httpRequest, type HttpResponse } from "../support/http-request";
 import { ManualClock } from "../support/manual-clock";
@@ -14,6 +18,8 @@ import { ManualClock } from "../support/manual-clock";
  * rule on both transports.
  */
 
+/** Planted in a request to show that no answer quotes it. */
+const MARKER = "zq9MARKzq9";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function expectErrorBody(res: { status: number; text: string; mediaType: string }, status: number, code: number): void {
@@ -125,6 +131,38 @@ describe("the HTTP edge", function () {
       expectErrorBody(parseRaw(await rawExchange(address, badChunk)), 400, Code.INVALID_ARGUMENT);
     });
 
+    it("an HTTP/1.1 request without Host is 400 with the error body (Node's own answer had none); HTTP/1.0 needs no Host", async () => {
+      const address = h.app.httpAddress;
+      for (const request of ["GET /keys HTTP/1.1\r\n\r\n", "GET /healthz HTTP/1.1\r\n\r\n", "POST /keys HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"]) {
+        const res = parseRaw(await rawExchange(address, request));
+        expectErrorBody(res, 400, Code.INVALID_ARGUMENT);
+        expect(res.text).to.contain("Host");
+      }
+      expect(parseRaw(await rawExchange(address, "GET /healthz HTTP/1.0\r\n\r\n")).status).to.equal(200);
+    });
+
+    it("an Expect other than 100-continue is 417 with the error body (Node's own answer had none); 100-continue still works", async () => {
+      const address = h.app.httpAddress;
+      for (const expectation of ["foo", MARKER, ""]) {
+        const res = parseRaw(await rawExchange(address, `GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: ${expectation}\r\n\r\n`));
+        expectErrorBody(res, 417, Code.INVALID_ARGUMENT);
+        expect(res.text).not.to.contain(MARKER);
+      }
+      const continued = await call("POST", "/keys", { headers: { expect: "100-continue", "content-type": "application/json" }, body: "{}" });
+      expect(continued.status).to.equal(201);
+    });
+
+    it("CONNECT is answered as any request (405 with Allow on a known path, 404 elsewhere, the error body), then the connection closes", async () => {
+      const address = h.app.httpAddress;
+      const known = await rawExchange(address, "CONNECT /keys HTTP/1.1\r\nHost: x\r\n\r\n", false);
+      expectErrorBody(parseRaw(known), 405, Code.UNIMPLEMENTED);
+      expect(known).to.match(/\r\nallow: GET, POST\r\n/i);
+      const tunnel = parseRaw(await rawExchange(address, `CONNECT ${MARKER}.example:443 HTTP/1.1\r\nHost: x\r\n\r\n`, false));
+      expectErrorBody(tunnel, 404, Code.NOT_FOUND);
+      expect(tunnel.text).not.to.contain(MARKER);
+      expectErrorBody(parseRaw(await rawExchange(address, "CONNECT /healthz HTTP/1.1\r\nHost: x\r\n\r\n", false)), 405, Code.UNIMPLEMENTED);
+    });
+
     it("GET /healthz and /openapi.json answer GET and HEAD; another method is 405 with Allow and the error body", async () => {
       for (const path of ["/healthz", "/openapi.json"]) {
         expect((await call("GET", path)).status).to.equal(200);
@@ -154,6 +192,43 @@ describe("the HTTP edge", function () {
       for (const path of ["/keys", "/healthz", "/openapi.json"]) {
         const head = `GET ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\n`;
         expectErrorBody(parseRaw(await rawExchange(h.app.httpAddress, head, false)), 413, Code.RESOURCE_EXHAUSTED);
+      }
+    });
+  });
+
+  describe("a Server-Sent Events reader that leaves", () => {
+    /**
+     * What a stream's write gives when its caller has gone, through the service's own
+     * `send`: before the stream opened (`destroyFirst`) or while it runs.
+     */
+    async function writeAfterLeaving(destroyFirst: boolean): Promise<unknown> {
+      let failure: unknown = "no failure";
+      let done: () => void = () => undefined;
+      const written = new Promise<void>((resolve) => (done = resolve));
+      const server = createServer((_req, res: ServerResponse) => {
+        if (destroyFirst) res.destroy();
+        const pipe = async (output: EventOutput): Promise<void> => {
+          res.destroy(); // the caller leaves as the stream runs
+          await output.write("data: {}\n\n").catch((error: unknown) => (failure = error));
+          done();
+        };
+        send(res, { status: 200, headers: { "content-type": "text/event-stream" }, body: "", events: { pipe } });
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const socket = tcpConnect((server.address() as AddressInfo).port, "127.0.0.1");
+      socket.on("error", () => undefined);
+      socket.write("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+      await written;
+      socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+      return failure;
+    }
+
+    it("a write after the caller left fails as CANCELLED, so a REST Watch ends as the caller's doing, not INTERNAL (found by the fuzz)", async () => {
+      for (const destroyFirst of [false, true]) {
+        const failure = await writeAfterLeaving(destroyFirst);
+        expect(failure, `destroyed ${destroyFirst ? "before" : "after"} the stream opened`).to.be.instanceOf(Error);
+        expect(toCallError(failure).code, `destroyed ${destroyFirst ? "before" : "after"} the stream opened`).to.equal(Code.CANCELLED);
       }
     });
   });

@@ -8,6 +8,8 @@ export interface ServiceProcess {
   readonly httpAddress: string | undefined;
   /** Every stdout line so far. */
   readonly lines: string[];
+  /** Everything written to stderr so far (a crash's message, for one). */
+  stderr(): string;
   /** Resolves with the exit code. */
   readonly exited: Promise<number | null>;
 }
@@ -31,7 +33,7 @@ export function startServiceProcess(env: Readonly<Record<string, string>>): Prom
       const parsed = JSON.parse(line) as { grpc?: string; http?: string };
       if (parsed.grpc !== undefined) {
         clearTimeout(timer);
-        resolve({ child, grpcAddress: parsed.grpc, httpAddress: parsed.http, lines, exited });
+        resolve({ child, grpcAddress: parsed.grpc, httpAddress: parsed.http, lines, exited, stderr: () => stderr });
       }
     });
   });

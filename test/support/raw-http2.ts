@@ -1,12 +1,12 @@
 /**
  * HTTP/2 frames written by hand, for tests that must behave as no real client
  * would: stop reading, send malformed frames, open streams and walk away.
- * Only what those tests need: the client preface, SETTINGS, WINDOW_UPDATE,
- * HEADERS with literal (never indexed) fields, DATA, RST_STREAM.
+ * Only what those tests need: the client preface, every frame type (the fuzz sends them
+ * all, right and wrong), HEADERS with literal (never indexed) fields.
  */
 
-export const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, WINDOW_UPDATE: 8 } as const;
-export const FLAG = { END_STREAM: 1, END_HEADERS: 4 } as const;
+export const FRAME = { DATA: 0, HEADERS: 1, PRIORITY: 2, RST_STREAM: 3, SETTINGS: 4, PUSH_PROMISE: 5, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
+export const FLAG = { END_STREAM: 1, ACK: 1, END_HEADERS: 4, PADDED: 8, PRIORITY: 0x20 } as const;
 const SETTINGS_INITIAL_WINDOW_SIZE = 4;
 const MAX_WINDOW = 2 ** 31 - 1;
 

@@ -103,10 +103,7 @@ function streamHandler(method: BoundStream): (call: ServerWritableStream<Message
   return (call) => {
     const context = contextOf(call, method);
     const stream: StreamCall = {
-      // Not `for await` on the call itself: a Readable's iterator destroys the stream when
-      // the caller half-closes, and a destroyed duplex never sends its status, so the
-      // caller waited for ever and the server's shutdown for its grace period.
-      request: "request" in call ? call.request : call.iterator({ destroyOnReturn: false }),
+      request: "request" in call ? call.request : requestsOf(call),
       sink: { send: (message) => write(call, message, context.signal), open: async () => undefined },
     };
     method.invoke(stream, context).then(
@@ -119,6 +116,32 @@ function streamHandler(method: BoundStream): (call: ServerWritableStream<Message
       },
     );
   };
+}
+
+/**
+ * The caller's messages on a bidirectional call, pulled one at a time (grpc-js reads no
+ * further than its buffer: back-pressure). Not Readable's own async iterator: that one
+ * destroys the stream when the caller half-closes, and on a grpc-js duplex call that
+ * ends the writable side too, so answers still queued were lost and the status never
+ * went out. A caller that leaves mid-stream ends the iteration with CANCELLED.
+ */
+async function* requestsOf(call: ServerDuplexStream<Message, Message>): AsyncGenerator<Message> {
+  for (;;) {
+    const message = call.read() as Message | null;
+    if (message !== null) {
+      yield message;
+      continue;
+    }
+    if (call.readableEnded) return;
+    if (call.destroyed || call.cancelled) throw new CallError(Code.CANCELLED, "the caller cancelled the call");
+    await new Promise<void>((resolve) => {
+      const wake = (): void => {
+        call.off("readable", wake).off("end", wake).off("close", wake);
+        resolve();
+      };
+      call.on("readable", wake).on("end", wake).on("close", wake);
+    });
+  }
 }
 
 /** Writes one answer; resolves once the stream can take more, rejects once the caller is gone. */

@@ -5,6 +5,7 @@ import { grpcDefinition, grpcImplementation } from "./adapter";
 import { descriptorSet } from "../descriptors";
 import type { HealthReporter } from "./health";
 import { addReflection } from "./reflection";
+import { dropWritesAfterStatus } from "./writes-after-status";
 
 const HEALTH_SERVICE = "grpc.health.v1.Health";
 const REFLECTION_SERVICES = ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"];
@@ -57,7 +58,7 @@ export const GRPC_LIMITS: ChannelOptions = {
 
 /** A grpc-js server with the application services, health, and reflection from the compiled descriptors. */
 export function createGrpcServer(parts: GrpcServerParts): Server {
-  const server = new Server(GRPC_LIMITS);
+  const server = new Server({ ...GRPC_LIMITS, interceptors: [dropWritesAfterStatus] });
   for (const { bound } of parts.services) server.addService(grpcDefinition(bound), grpcImplementation(bound));
   parts.health.implementation.addToServer(server);
   addReflection(server, descriptorSet(), [...parts.services.map((s) => s.name), HEALTH_SERVICE, ...REFLECTION_SERVICES]);

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
-import { Code } from "../../service/status";
+import { CallError, Code } from "../../service/status";
 import { BodyError, hasBody, readBody } from "./body-reader";
 import type { EventOutput } from "./event-stream";
 import { errorResponse, type Gateway, type GatewayResponse, header } from "./gateway";
@@ -126,7 +126,15 @@ export function send(res: ServerResponse, response: GatewayResponse): void {
   });
 }
 
-const GONE: EventOutput = { write: () => Promise.reject(new Error("the caller is gone")) };
+/**
+ * Why a stream's write fails once its caller has left: CANCELLED, as over gRPC, so the
+ * call ends as the caller's doing (never an internal error in the metrics and the log).
+ */
+function callerGone(): CallError {
+  return new CallError(Code.CANCELLED, "the caller cancelled the call");
+}
+
+const GONE: EventOutput = { write: () => Promise.reject(callerGone()) };
 
 /** A response as a stream's output: each write waits for the socket to drain, and fails once the caller is gone. */
 function outputOf(res: ServerResponse): EventOutput {
@@ -134,7 +142,7 @@ function outputOf(res: ServerResponse): EventOutput {
     write: (text) =>
       new Promise<void>((resolve, reject) => {
         if (res.destroyed || res.writableEnded) {
-          reject(new Error("the caller is gone"));
+          reject(callerGone());
           return;
         }
         if (res.write(text)) {
@@ -147,7 +155,7 @@ function outputOf(res: ServerResponse): EventOutput {
         };
         const closed = (): void => {
           res.off("drain", drained);
-          reject(new Error("the caller is gone"));
+          reject(callerGone());
         };
         res.once("drain", drained);
         res.once("close", closed);
