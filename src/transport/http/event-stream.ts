@@ -44,9 +44,9 @@ export function errorFrame(code: number, message: string): string {
 }
 
 /**
- * Runs a server-streaming call for the REST edge. Resolves with "failed" (the call's
- * error) when it fails before its stream opens, so the caller answers as for a unary
- * failure; otherwise with the stream, whose frames flow once the server pipes it.
+ * Runs a server-streaming call for the REST edge. Rejects with the call's error when it
+ * fails before its stream opens, so the gateway answers it as a unary failure (JSON);
+ * otherwise resolves with the stream, whose frames flow once the server pipes it.
  * Nothing is buffered: until the server attaches an output, the handler's first send waits.
  */
 export async function startEventStream(
