@@ -8,6 +8,7 @@ import { DomainError } from "../../core/errors";
 import type { AcquireOptions, Caller, CreateOptions, EventFeed, KeepAliveOptions, KeyRecord, KeyStore, PoolCounts, ReleaseOptions, StoreKeyEvent } from "../port";
 import { warmUpPoolCode } from "../../core/warm-up";
 import { ExpirySweeper, type SweeperOptions } from "./sweeper";
+import { CoalescedSignal } from "./coalesced-signal";
 
 let warmedUp = false;
 
@@ -33,14 +34,14 @@ export class MemoryStore implements KeyStore {
   private readonly sweeper: ExpirySweeper;
   private readonly budget: number;
   private readonly listeners: ((event: StoreKeyEvent) => void)[] = [];
-  private readonly freedListeners: (() => void)[] = [];
-  private freedSignalled = false;
+  /** A key may have become available: waiting acquires listen. */
+  private readonly freed = new CoalescedSignal();
   /** The caller of the pool call under way (pool calls are synchronous), named in its events. */
   private actor: string | undefined;
   /** The pool's recent history, for Watch: every event under the next revision. */
   private readonly history: EventLog;
-  private readonly appendListeners = new Set<() => void>();
-  private appendSignalled = false;
+  /** Events were appended: watchers listen. */
+  private readonly appended = new CoalescedSignal();
   readonly events: EventFeed;
 
   constructor(clock: Clock, settings: PoolSettings, dependencies: PoolDependencies = {}, sweeper: SweeperOptions = {}) {
@@ -49,10 +50,7 @@ export class MemoryStore implements KeyStore {
     this.events = {
       last: async () => this.history.last,
       read: async (from: number, max: number): Promise<readonly RevisionedEvent[]> => this.history.read(from, max),
-      onAppend: (listener: () => void) => {
-        this.appendListeners.add(listener);
-        return () => this.appendListeners.delete(listener);
-      },
+      onAppend: (listener: () => void) => this.appended.listen(listener),
     };
     this.pool = new KeyPool(clock, settings, { ...dependencies, onEvent: (event) => this.report(event) });
     this.budget = settings.deadlineBudget ?? DEADLINE_BUDGET;
@@ -111,7 +109,7 @@ export class MemoryStore implements KeyStore {
   }
 
   onKeyFreed(listener: () => void): void {
-    this.freedListeners.push(listener);
+    this.freed.listen(listener);
   }
 
   onKeyEvent(listener: (event: StoreKeyEvent) => void): void {
@@ -149,29 +147,6 @@ export class MemoryStore implements KeyStore {
     this.sweeper.stop();
   }
 
-  /**
-   * Tells the freed-key listeners after the pool call that freed a key has answered
-   * (a microtask later, once for many): a waiting acquire must not run inside it.
-   */
-  private signalFreed(): void {
-    if (this.freedSignalled || this.freedListeners.length === 0) return;
-    this.freedSignalled = true;
-    queueMicrotask(() => {
-      this.freedSignalled = false;
-      for (const listener of this.freedListeners) listener();
-    });
-  }
-
-  /** Tells the watchers that events were appended: a microtask later, once for many (never inside a pool call). */
-  private signalAppended(): void {
-    if (this.appendSignalled || this.appendListeners.size === 0) return;
-    this.appendSignalled = true;
-    queueMicrotask(() => {
-      this.appendSignalled = false;
-      for (const listener of this.appendListeners) listener();
-    });
-  }
-
   /** Runs a pool call on behalf of `by`: its caller-made events name them. */
   private as<T>(by: string | undefined, call: () => T): T {
     this.actor = by;
@@ -184,8 +159,8 @@ export class MemoryStore implements KeyStore {
 
   private report(event: KeyEvent): void {
     this.history.append(event);
-    this.signalAppended();
-    if (FREEING.has(event.type)) this.signalFreed();
+    this.appended.signal();
+    if (FREEING.has(event.type)) this.freed.signal();
     if (this.listeners.length === 0) return;
     const reported: StoreKeyEvent = this.actor !== undefined && CALLER_MADE_EVENTS.has(event.type) ? { ...event, by: this.actor } : event;
     for (const listener of this.listeners) listener(reported);

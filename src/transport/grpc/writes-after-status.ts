@@ -12,7 +12,13 @@ import { ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
  * which grpc-js also calls on itself: once a status is sent, whoever sent it, further
  * answers are dropped (their write completes at once, as for a call already over).
  */
-export const dropWritesAfterStatus: ServerInterceptor = (_method, call) => {
+export const dropWritesAfterStatus: ServerInterceptor = (method, call) => {
+  // Only a handler that streams answers can still be writing when grpc-js ends the call;
+  // a unary one answers once, through grpc-js's own callback. Unary calls (the hot path)
+  // go through untouched: no wrapper, no closures. grpc-js chains interceptors by passing
+  // each one's result to the next, so its own call serves as the result (its type names
+  // the class where the interface is all it needs).
+  if (!method.responseStream) return call as ServerInterceptingCall;
   let ended = false;
   const sendStatus = call.sendStatus.bind(call);
   const sendMessage = call.sendMessage.bind(call);
