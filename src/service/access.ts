@@ -41,7 +41,7 @@ export function authenticate(tokens: TokenSet | undefined, roles: ReadonlyMap<st
 /** The rate limit step: per token name, or per remote address when the service runs open. */
 export function limitRate(limiter: RateLimiter): CallStep {
   return (request, context, next) => {
-    const waitMs = limiter.take(context.caller === undefined ? `address ${context.peer}` : `token ${context.caller.name}`);
+    const waitMs = limiter.take(context.caller === undefined ? `address ${context.remote.address}` : `token ${context.caller.name}`);
     if (waitMs > 0) return Promise.reject(new CallError(Code.RESOURCE_EXHAUSTED, "rate limit exceeded: retry later", waitMs));
     return next(request, context);
   };

@@ -83,7 +83,7 @@ export function tokenServiceHandlers(parts: TokenServiceParts): ServiceHandlers<
       const waitMs = msOf(request.wait) ?? 0;
       if (waitMs < 0) throw new DomainError("invalid_argument", "wait must be a duration of 0 or more");
       const options = { blockTtlMs: msOf(request.blockTtl), by: context.caller?.name };
-      const record = await waiters.acquire(options, Math.min(waitMs, parts.maxAcquireWaitMs), context.signal);
+      const record = await waiters.acquire(options, Math.min(waitMs, parts.maxAcquireWaitMs), context.remote);
       return { keyId: record.keyId, releaseAt: timestampOrUnset(record.releaseAt), lease: BigInt(record.lease ?? 0) };
     },
     get: async (request) => create(GetResponseSchema, describe(await store.get(checkKeyId(request.keyId)))),
@@ -119,7 +119,7 @@ export function tokenServiceHandlers(parts: TokenServiceParts): ServiceHandlers<
       }
     },
     watch: (request, context, sink) =>
-      streamEvents(store.events, request.startRevision, context.signal, sink, { ...parts.watch, ...(parts.stopping === undefined ? {} : { stopping: parts.stopping }) }),
+      streamEvents(store.events, request.startRevision, context.remote.signal, sink, { ...parts.watch, ...(parts.stopping === undefined ? {} : { stopping: parts.stopping }) }),
     stats: async () => {
       const { total, available, leased, cooling } = await store.counts();
       return { total, available, leased, cooling };

@@ -1,6 +1,7 @@
 import type { Clock } from "../core/clock";
 import { DomainError, isDomainError } from "../core/errors";
 import type { AcquireOptions, KeyRecord, KeyStore } from "../store/port";
+import type { CallRemote } from "./pipeline";
 import { CallError, Code } from "./status";
 
 interface Waiter {
@@ -80,18 +81,20 @@ export class Waiters {
 
   /**
    * Acquires a key, waiting up to `waitMs` when none is available (0: not at all).
-   * Rejects with no_available_key on timeout, CANCELLED when `signal` aborts first.
+   * Rejects with no_available_key on timeout, CANCELLED when the caller leaves first.
    */
-  async acquire(options: AcquireOptions, waitMs: number, signal: AbortSignal): Promise<KeyRecord> {
+  async acquire(options: AcquireOptions, waitMs: number, caller: CallRemote): Promise<KeyRecord> {
     // Newcomers that wait join the queue behind those already waiting: first come, first served.
     if (waitMs <= 0 || this.queue.size === 0) {
       try {
-        return await this.handOver(await this.store.acquire(options), signal);
+        return await this.handOver(await this.store.acquire(options), caller);
       } catch (error) {
         if (waitMs <= 0 || !isDomainError(error) || error.kind !== "no_available_key") throw error;
       }
     }
-    if (signal.aborted) throw cancelled();
+    if (caller.cancelled) throw cancelled();
+    // Only a caller that waits needs a signal (one made on demand: most Acquires never wait).
+    const { signal } = caller;
     return new Promise<KeyRecord>((resolve, reject) => {
       const waiter: Waiter = { options, signal, resolve, reject, done: false, cancelTimer: noop, previous: undefined, next: undefined };
       const leave = (error: unknown): void => {
@@ -157,8 +160,8 @@ export class Waiters {
   }
 
   /** A key acquired for a caller: theirs, unless they are gone already (then released). */
-  private async handOver(record: KeyRecord, signal: AbortSignal): Promise<KeyRecord> {
-    if (!signal.aborted) return record;
+  private async handOver(record: KeyRecord, caller: CallRemote): Promise<KeyRecord> {
+    if (!caller.cancelled) return record;
     await this.giveBack(record);
     throw cancelled();
   }

@@ -14,6 +14,7 @@ import * as FakeTimers from "@sinonjs/fake-timers";
 import { expect } from "chai";
 import fc from "fast-check";
 import { isDomainError } from "../../src/core/errors";
+import { remoteOf } from "../../src/service/pipeline";
 import { Code } from "../../src/service/status";
 import { type WaiterTimers, Waiters } from "../../src/service/waiters";
 import { MemoryStore } from "../../src/store/memory/memory-store";
@@ -130,7 +131,7 @@ describe("Waiters: first come, first served against a model (fake time, memory s
                 aborts.push(abort);
                 outcomes.push("waiting");
                 model.join(id, command.waitMs, fake.now);
-                waiters.acquire({}, command.waitMs, abort.signal).then(
+                waiters.acquire({}, command.waitMs, remoteOf(abort.signal, "test")).then(
                   (record) => {
                     outcomes[id] = "granted";
                     held.push(record);
@@ -222,7 +223,7 @@ describe("Waiters: a caller that leaves while its key is being acquired", () => 
       const waiters = new Waiters(gated, clock, timers);
       const { keyId } = await store.create();
       const abort = new AbortController();
-      const outcome = waiters.acquire({}, 0, abort.signal).then(
+      const outcome = waiters.acquire({}, 0, remoteOf(abort.signal, "test")).then(
         () => "granted",
         (error: unknown) => (error as { code?: unknown }).code,
       );

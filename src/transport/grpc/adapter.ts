@@ -11,7 +11,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { BoundService, BoundStream, BoundUnary, StreamCall } from "../../service/bind";
-import type { CallContext } from "../../service/pipeline";
+import type { CallContext, CallRemote } from "../../service/pipeline";
 import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
 import { CallError, Code, toCallError } from "../../service/status";
 
@@ -57,7 +57,7 @@ export function grpcImplementation(bound: BoundService): UntypedServiceImplement
 
 type AnyServerCall = ServerUnaryCall<Message, Message> | ServerWritableStream<Message, Message> | ServerDuplexStream<Message, Message>;
 
-/** The call's context, the same for every kind: request id (echoed at once), authorization, peer, cancellation. */
+/** The call's context, the same for every kind: request id (echoed at once), authorization, the caller's end. */
 function contextOf(call: AnyServerCall, method: BoundUnary | BoundStream): CallContext {
   const [given] = call.metadata.get(REQUEST_ID_HEADER);
   const requestId = requestIdOf(typeof given === "string" ? given : undefined);
@@ -66,18 +66,44 @@ function contextOf(call: AnyServerCall, method: BoundUnary | BoundStream): CallC
   echo.set(REQUEST_ID_HEADER, requestId);
   call.sendMetadata(echo);
   const [authorization] = call.metadata.get("authorization");
-  // The caller's cancellation (or a broken connection) reaches the handler: a waiting Acquire stops, a stream ends.
-  const cancel = new AbortController();
-  (call as NodeJS.EventEmitter).once("cancelled", () => cancel.abort());
   return {
-    signal: cancel.signal,
+    remote: new GrpcRemote(call),
     method: method.path,
     kind: method.kind,
     transport: "grpc",
     requestId,
     authorization: typeof authorization === "string" ? authorization : undefined,
-    peer: addressOf(call.getPeer()),
   };
+}
+
+/**
+ * The caller's end of a grpc-js call. grpc-js marks the call `cancelled` (and emits
+ * "cancelled") when the caller cancels or the connection breaks, and also when a
+ * finished call's stream closes: only a handler still running can tell, and a signal
+ * is made for the few that ask (a waiting Acquire, a stream).
+ */
+class GrpcRemote implements CallRemote {
+  private controller: AbortController | undefined;
+
+  constructor(private readonly call: AnyServerCall) {}
+
+  get address(): string {
+    return addressOf(this.call.getPeer());
+  }
+
+  get cancelled(): boolean {
+    return this.call.cancelled;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      const controller = new AbortController();
+      if (this.call.cancelled) controller.abort();
+      else (this.call as NodeJS.EventEmitter).once("cancelled", () => controller.abort());
+      this.controller = controller;
+    }
+    return this.controller.signal;
+  }
 }
 
 function unaryHandler(method: BoundUnary): (call: ServerUnaryCall<Message, Message>, callback: sendUnaryData<Message>) => void {
@@ -104,7 +130,7 @@ function streamHandler(method: BoundStream): (call: ServerWritableStream<Message
     const context = contextOf(call, method);
     const stream: StreamCall = {
       request: "request" in call ? call.request : requestsOf(call),
-      sink: { send: (message) => write(call, message, context.signal), open: async () => undefined },
+      sink: { send: (message) => write(call, message, context.remote.signal), open: async () => undefined },
     };
     method.invoke(stream, context).then(
       () => call.end(),

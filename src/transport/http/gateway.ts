@@ -2,7 +2,7 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import type { DescField, Message } from "@bufbuild/protobuf";
 import { reflect } from "@bufbuild/protobuf/reflect";
 import type { BoundMethod } from "../../service/bind";
-import type { CallContext } from "../../service/pipeline";
+import { type CallContext, type CallRemote, remoteOf } from "../../service/pipeline";
 import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
 import { CallError, Code, toCallError } from "../../service/status";
 import { errorBody } from "./error-body";
@@ -25,14 +25,12 @@ export interface GatewayRequest {
   readonly body?: Buffer | undefined;
   /** A body some earlier middleware already parsed (an Express app's express.json()); wins over `body`. */
   readonly parsedBody?: JsonValue | undefined;
-  /** The caller's network address (for the rate limit when the service runs open). */
-  readonly peer?: string | undefined;
-  /** Aborts when the caller goes away before its answer (a waiting Acquire stops waiting). */
-  readonly signal?: AbortSignal | undefined;
+  /** The caller's end: its address (the rate limit's key when the service runs open), and whether it left. */
+  readonly remote?: CallRemote | undefined;
 }
 
-/** The signal of a request nobody can cancel (Gateway.handle without one). */
-const NEVER = new AbortController().signal;
+/** The caller's end of a request that names none (Gateway.handle in process): never gone. */
+const IN_PROCESS = remoteOf(new AbortController().signal, "unknown");
 
 export interface GatewayResponse {
   readonly status: number;
@@ -102,13 +100,12 @@ export class Gateway {
     const { route, variables } = match;
     const plan = this.plans.get(route) as RoutePlan;
     const context: CallContext = {
-      signal: request.signal ?? NEVER,
+      remote: request.remote ?? IN_PROCESS,
       method: route.grpcPath,
       kind: plan.method.kind,
       transport: "http",
       requestId,
       authorization: header(request.headers, "authorization"),
-      peer: request.peer ?? "unknown",
     };
     try {
       // A route that takes no body ignores one, as grpc-gateway does.

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { JsonValue } from "@bufbuild/protobuf";
+import type { CallRemote } from "../../service/pipeline";
 import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
 import { CallError, Code } from "../../service/status";
 import { BodyError, hasBody, readBody } from "./body-reader";
@@ -52,8 +53,7 @@ export function serveMatch(
       headers: req.headers,
       body: bytes,
       parsedBody,
-      peer: req.socket.remoteAddress,
-      signal: goneSignal(res),
+      remote: new HttpRemote(req, res),
     };
     gateway.answer(match, request).then(
       (response) => send(res, response),
@@ -77,13 +77,36 @@ export function serveMatch(
   }
 }
 
-/** Aborts when the connection closes before the response is sent: the caller is gone. */
-function goneSignal(res: ServerResponse): AbortSignal {
-  const gone = new AbortController();
-  res.once("close", () => {
-    if (!res.writableFinished) gone.abort();
-  });
-  return gone.signal;
+/**
+ * The caller's end of an HTTP request: gone once the connection closes before the
+ * response is sent. The signal is made for the few calls that ask (a waiting Acquire,
+ * an event stream); the rest only read `cancelled`.
+ */
+class HttpRemote implements CallRemote {
+  private controller: AbortController | undefined;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {}
+
+  get address(): string {
+    return this.req.socket.remoteAddress ?? "unknown";
+  }
+
+  get cancelled(): boolean {
+    return this.res.destroyed && !this.res.writableFinished;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      const controller = new AbortController();
+      if (this.cancelled) controller.abort();
+      else this.res.once("close", () => this.cancelled && controller.abort());
+      this.controller = controller;
+    }
+    return this.controller.signal;
+  }
 }
 
 /**
