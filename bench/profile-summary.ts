@@ -34,13 +34,18 @@ function layerOf(node: ProfileNode): string {
   return "other";
 }
 
-export function summarize(file: string, label: string): string[] {
+export function summarize(file: string, label: string, lastSeconds = Infinity, top = 15): string[] {
   const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map<number, number>();
   let total = 0;
+  // Only the samples of the profile's last `lastSeconds` (the load, not the fill before it).
+  const end = profile.timeDeltas.reduce((sum, delta) => sum + delta, 0);
+  let at = 0;
   profile.samples.forEach((id, index) => {
     const delta = profile.timeDeltas[index] ?? 0;
+    at += delta;
+    if (end - at > lastSeconds * 1e6) return;
     self.set(id, (self.get(id) ?? 0) + delta);
     total += delta;
   });
@@ -59,7 +64,7 @@ export function summarize(file: string, label: string): string[] {
   const lines = [`${label}: ${(busy / 1e6).toFixed(2)} s busy of ${(total / 1e6).toFixed(2)} s profiled; self time by layer (share of busy time):`];
   for (const [layer, us] of [...layers].filter(([layer]) => layer !== "idle").sort((a, b) => b[1] - a[1])) lines.push(`  ${pct(us)}  ${layer}`);
   lines.push("  hottest functions:");
-  for (const [name, us] of [...functions].filter(([name]) => !name.startsWith("(idle)")).sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`  ${pct(us)}  ${name}`);
+  for (const [name, us] of [...functions].filter(([name]) => !name.startsWith("(idle)")).sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(us)}  ${name}`);
   return lines;
 }
 

@@ -8,7 +8,9 @@
  * the hottest functions. The difference between service and baseline is what the
  * service adds per call.
  *
- *   npm run bench:profile -- [--workload Get|KeepAlive|Create|Acquire+Release] [--rest] [--seconds N]
+ *   npm run bench:profile -- [--workload Get|KeepAlive|Create|Acquire+Release] [--rest] [--seconds N] [--top N] [--keep]
+ *
+ * Only the load's last seconds are summarized (the service's fill of the pool before is not).
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,6 +33,8 @@ const value = (name: string): string | undefined => {
 const rest = argv.includes("--rest");
 const workloadName = value("--workload") ?? "Get";
 const seconds = Number(value("--seconds") ?? 8);
+const top = Number(value("--top") ?? 15);
+const keep = argv.includes("--keep");
 
 async function profileTarget(name: string, command: readonly string[], dir: string, env: Readonly<Record<string, string>>, cpu: number): Promise<{ target: Target; profileDir: string }> {
   const profileDir = join(dir, name.replace(/\W+/g, "-"));
@@ -68,12 +72,14 @@ async function main(): Promise<void> {
       await target.process.stop(); // SIGTERM: V8 writes the profile on a clean exit
       const [file] = readdirSync(profileDir).filter((f) => f.endsWith(".cpuprofile"));
       if (file === undefined) throw new Error(`${run.name} wrote no CPU profile`);
-      report.push(...summarize(join(profileDir, file), run.name));
+      // The load's seconds and the stop after it: the fill before is not what is compared.
+      report.push(...summarize(join(profileDir, file), run.name, seconds + 1, top));
     }
   } finally {
     await stopAll();
     removeCompiled();
-    rmSync(dir, { recursive: true, force: true });
+    if (keep) console.log(`profiles kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
   console.log(report.join("\n"));
 }

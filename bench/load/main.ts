@@ -11,6 +11,7 @@
  *                        Redis store: the Redis-vs-memory rows and the storms on Redis. STORE=redis alone selects redis.
  *   --storm KIND         expiry | release | capacity (repeatable; default all)
  *   --storm-store STORE  memory | redis (repeatable; default: both with the storm section, else redis with the redis section)
+ *   --transport NAME     grpc | rest: the memory section's rows of one transport only (default both)
  *   --auth               the service checks bearer tokens (AUTH_TOKENS_FILE) and every request carries one (memory section)
  *   --seconds N, --rounds N, --no-pin, --no-build
  *
@@ -25,7 +26,7 @@ import { enableAuth } from "./auth";
 import { buildService } from "./build";
 import type { Row } from "./compare";
 import { removeCompiled } from "./compile";
-import { memorySection } from "./memory";
+import { memorySection, type Transport, TRANSPORTS } from "./memory";
 import { ROOT, setPinning, stopAll } from "./procs";
 import { type RedisSection, redisSection } from "./redis";
 import { memoryTable, redisTable, stormTable } from "./report";
@@ -41,6 +42,8 @@ interface Options {
   readonly smoke: boolean;
   /** The service checks bearer tokens and every request carries one (memory section). */
   readonly auth: boolean;
+  /** The memory section's transports (default both). */
+  readonly transports: readonly Transport[];
   readonly json: string | undefined;
   readonly sections: readonly Section[];
   readonly storms: readonly StormKind[];
@@ -78,6 +81,7 @@ function parseArgs(argv: readonly string[]): Options {
   return {
     smoke: argv.includes("--smoke"),
     auth: argv.includes("--auth"),
+    transports: all("--transport", TRANSPORTS).length > 0 ? all("--transport", TRANSPORTS) : TRANSPORTS,
     json: value("--json"),
     sections,
     storms: storms.length > 0 ? storms : STORM_KINDS,
@@ -121,7 +125,7 @@ async function main(): Promise<number> {
   try {
     if (options.sections.includes("memory")) {
       // --auth: the memory section only (the ratio targets are its); storms and Redis run open.
-      memory = await memorySection(settings, progress, options.auth ? enableAuth(dir) : {});
+      memory = await memorySection(settings, progress, options.auth ? enableAuth(dir) : {}, options.transports);
       print(memoryTable(memory, settings));
     }
     if (options.stormStores.length > 0) {

@@ -10,7 +10,15 @@ import type { Settings } from "./settings";
 import { fillPool, grpcOf, startAll, startBaseline, startService, type Target } from "./targets";
 import { fitsEveryBody, grpcWorkloads, restWorkloads } from "./workloads";
 
-export async function memorySection(settings: Settings, log: (line: string) => void, serviceAuthEnv: Readonly<Record<string, string>> = {}): Promise<Row[]> {
+export const TRANSPORTS = ["grpc", "rest"] as const;
+export type Transport = (typeof TRANSPORTS)[number];
+
+export async function memorySection(
+  settings: Settings,
+  log: (line: string) => void,
+  serviceAuthEnv: Readonly<Record<string, string>> = {},
+  transports: readonly Transport[] = TRANSPORTS,
+): Promise<Row[]> {
   const targets: Target[] = [];
   try {
     // KEY_TTL far beyond the bench: no expiry work mixed into these rows (part 3 measures that).
@@ -28,12 +36,12 @@ export async function memorySection(settings: Settings, log: (line: string) => v
     const keyId = await liveKey(grpcOf(service));
     const rows: Row[] = [];
     // REST first: its Create+Delete pairs leave the pool as it was, while gRPC Create (last) grows it.
-    for (const workload of restWorkloads(keyId)) {
+    for (const workload of transports.includes("rest") ? restWorkloads(keyId) : []) {
       log(`memory: REST ${workload.name}`);
       // REST's reference is bare node:http (the service's server is node:http too); bare Express runs in the same rounds.
       rows.push(await restRow(workload, [service, bareNode, bareExpress], settings));
     }
-    for (const workload of grpcWorkloads(keyId)) {
+    for (const workload of transports.includes("grpc") ? grpcWorkloads(keyId) : []) {
       log(`memory: gRPC ${workload.name}`);
       rows.push(await grpcRow([workload, workload], [service, bareGrpc], settings, settings.pool));
     }
