@@ -37,12 +37,15 @@ export interface RedisSection {
   readonly ceiling: RedisCeiling;
 }
 
-/** A redis-server of the bench's own (never the one on 6379), with no persistence at all: the bench measures Redis, not the disk. */
-export function startBenchRedis(): Promise<TestRedis> {
+/**
+ * A redis-server of the bench's own (never the one on 6379), with no persistence at all:
+ * the bench measures Redis, not the disk. `cpu`: pinned there (else it floats).
+ */
+export function startBenchRedis(cpu?: number): Promise<TestRedis> {
   return TestRedis.start({
     durable: false,
     spawnServer: (args) => {
-      const child = launch("redis-server", args); // tracked, so it is stopped whatever happens
+      const child = launch("redis-server", args, cpu === undefined ? {} : { cpu }); // tracked, so it is stopped whatever happens
       child.stdout?.resume(); // nobody reads its log: drain it so a full pipe never blocks it
       child.stderr?.resume();
       return child;
@@ -51,7 +54,10 @@ export function startBenchRedis(): Promise<TestRedis> {
 }
 
 export async function redisSection(settings: Settings, log: (line: string) => void): Promise<RedisSection> {
-  const redis = await startBenchRedis();
+  // Redis runs on the load generator's core. On a deployment it has a machine of its own;
+  // here, on the service's core (or floating onto it), its own Lua time would be charged
+  // to the service, and the rows would compare two processes on one core against one.
+  const redis = await startBenchRedis(settings.loadCpu);
   const admin = redis.client();
   const targets: Target[] = [];
   try {

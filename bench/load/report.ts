@@ -51,7 +51,7 @@ function targetLine(target: string, rows: readonly Row[], ratios: (row: Row) => 
 
 export function redisTable(section: RedisSection): string[] {
   const lines = [
-    `redis store vs memory store (same service, gRPC, side by side), redis-server with no persistence`,
+    `redis store vs memory store (same service, gRPC, side by side), redis-server with no persistence, pinned to the load generators' CPU`,
     `EVALSHA/op: script calls Redis ran per service call, i.e. round trips, as the store sends nothing but scripts; cmds/op: every command Redis counted, those run inside the scripts included`,
     `${l("workload", 16)}${"memory req/s".padStart(13)}${"p99".padStart(8)}${"redis req/s".padStart(13)}${"p50".padStart(8)}${"p99".padStart(8)}${"redis/mem".padStart(10)}${"paired".padStart(8)}${"EVALSHA/op".padStart(11)}${"cmds/op".padStart(9)}`,
   ];

@@ -46,18 +46,20 @@ export async function probe(kind: StormKind, address: string, methods: readonly 
 export interface Creates {
   /** Creates sent from the instant on (half the calls: Create and Get alternate on each connection). */
   readonly sentAfterInstant: number;
-  /** Keys they made: the pool's total after the run, less the live key. */
+  /** Keys they made: CREATED events from the instant on, as the storm server's store reported them. */
   readonly made: number;
 }
 
 /**
- * Capacity: after the run the pool holds the live key and the keys the Creates made
- * (KEY_TTL outlasts the run), nothing of the storm; every Create sent from the instant on
- * should have made one.
+ * Capacity: every Create sent from the instant on should have made a key (each one that
+ * finds the pool full expires the earliest passed key to make room). Counted as the store
+ * reports its CREATED events, not from the pool's size after the run: the load's one body
+ * is a GetRequest, which CreateRequest reads as a `ttl` of 0 s (fitsEveryBody), granted as
+ * 1 s, so each made key is gone a second later (the pool held about one second's worth).
  */
-export function createsOf(entries: readonly H2loadEntry[], instant: number, poolTotal: number): Creates {
+export function createsOf(entries: readonly H2loadEntry[], instant: number, created: number): Creates {
   const after = entries.filter((e) => e.status === 200 && e.startUs / 1000 >= instant).length;
-  return { sentAfterInstant: Math.round(after / 2), made: poolTotal - 1 };
+  return { sentAfterInstant: Math.round(after / 2), made: created };
 }
 
 /** Failed calls, by h2load's own count and by missing answer bytes. */

@@ -183,6 +183,12 @@ async function main(): Promise<void> {
       : undefined;
   const app: RunningApp = await startApp({ config, logger: createLogger(config.logLevel), clock, ...(store === undefined ? {} : { store }) });
   const stalls = watchStalls();
+  // Keys created from the storm's instant on (the capacity storm's check): counted as the
+  // store reports them, not read back from the pool, whose count the sweeper changes too.
+  let createdSince = { instant: Number.POSITIVE_INFINITY, count: 0 };
+  app.store.onKeyEvent((event) => {
+    if (event.type === "CREATED" && event.at >= createdSince.instant) createdSince.count += 1;
+  });
   const stop = (): void => void app.stop().then(() => process.exit(0));
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
@@ -192,6 +198,8 @@ async function main(): Promise<void> {
     if (command === "fill" && store !== undefined) void fill(app.store, clock, watch, args).catch(fail);
     else if (command === "counts") void app.store.counts().then((counts) => print({ counts }), fail);
     else if (command === "stalls") print({ stalls: stalls() });
+    else if (command === "count-created") createdSince = { instant: Number(args[0]), count: 0 };
+    else if (command === "created") print({ created: createdSince.count });
     else fail(new Error(`unknown command on ${config.store}`));
   });
   print({ grpc: app.grpcAddress, http: app.httpAddress });

@@ -254,6 +254,7 @@ async function runStorm(kind: StormKind, store: StormStore, settings: Settings, 
   const acrossMs = storm.acrossSeconds[store] * 1000;
   const loadEnd = instant + acrossMs;
   log(`${label}: steady load for ${((loadEnd - loadStart) / 1000).toFixed(1)} s, instant at ${new Date(instant).toISOString()}`);
+  if (kind === "capacity") server.send(`count-created ${instant}`);
   const watch: RedisWatch | undefined = await redis?.watch(kind, instant, loadEnd + BACKLOG_GRACE_MS, POLL_MS, STORM_TARGETS.slowlogThresholdUs);
   const { result: load, entries } = await h2load({
     urls: workload.methods.map((method) => `http://${grpcOf(target)}${method}`),
@@ -281,11 +282,10 @@ async function runStorm(kind: StormKind, store: StormStore, settings: Settings, 
     slices = backlog?.slices;
   }
   const stalls = await server.ask<[number, number][]>("stalls", "stalls");
-  const counts = await server.ask<{ total: number }>("counts", "counts");
   if (clearedAt === undefined) problems.push(`the backlog was not gone ${BACKLOG_GRACE_MS / 1000} s after the load ended`);
   else if (clearedAt > loadEnd) problems.push(`the backlog outlasted the load by ${clearedAt - loadEnd} ms: the 'across' window is cut short (raise acrossSeconds)`);
   const acrossEnd = Math.min(clearedAt ?? loadEnd, loadEnd);
-  const creates = kind === "capacity" ? createsOf(entries, instant, counts.total) : undefined;
+  const creates = kind === "capacity" ? createsOf(entries, instant, await server.ask<number>("created", "created")) : undefined;
   problems.push(...answerProblems(load, expected, creates));
   try {
     await context.client.get({ keyId: context.liveId }, { timeoutMs: 5000 });
