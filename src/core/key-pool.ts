@@ -121,6 +121,11 @@ export class KeyPool {
   private readonly newKeyId: (() => string) | undefined;
   private readonly onEvent: KeyEventListener | undefined;
   private readonly budget: number;
+  /**
+   * Passed deadlines applied so far, by any call (a count that only grows): what a call
+   * cost in deadline work is the difference across it.
+   */
+  deadlinesApplied = 0;
   private readonly maxKeyTtlMs: number;
   private readonly maxBlockTtlMs: number;
 
@@ -194,15 +199,18 @@ export class KeyPool {
    * earliest first, a budget per call and per sweeper slice. An expired key drawn is
    * dropped and the draw repeated, up to a budget of drops; past it the answer is
    * CATCHING_UP, never an expired key and never a wrong "none available".
+   * `budget` (at most the pool's): a smaller one for a call whose event-loop turn has
+   * spent its deadline work already; 0 applies no release and answers CATCHING_UP at
+   * the first expired key drawn.
    */
-  acquire(blockTtlMs?: number): KeyRecord | CatchingUp {
+  acquire(blockTtlMs?: number, budget = this.budget): KeyRecord | CatchingUp {
     const hold = granted(blockTtlMs, this.settings.blockTtlMs, this.maxBlockTtlMs, "block_ttl");
     const now = this.clock.now();
-    for (let budget = this.budget; budget > 0 && this.releases.peekPriority() <= now; budget -= 1) {
+    for (let left = Math.min(budget, this.budget); left > 0 && this.releases.peekPriority() <= now; left -= 1) {
       this.autoRelease(this.releases.peek());
     }
     const { slots } = this;
-    let drops = this.budget;
+    let drops = Math.min(budget, this.budget);
     while (slots.availableCount > 0) {
       const slot = slots.pickAvailable(this.random());
       // An expired key is gone the instant its deadline passes: drop it and draw again.
@@ -210,11 +218,10 @@ export class KeyPool {
       if (slots.get(slot, EXPIRES) <= now) {
         this.expire(slot);
         drops -= 1;
-        if (drops === 0) return CATCHING_UP;
+        if (drops <= 0) return CATCHING_UP;
         continue;
       }
       slots.makeUnavailable(slot);
-      slots.state[slot] = LEASED;
       this.lastLease += 1;
       slots.set(slot, BLOCKED, now);
       slots.set(slot, HOLD, hold);
@@ -248,7 +255,6 @@ export class KeyPool {
       const now = this.clock.now();
       const ended = slots.get(slot, LEASE);
       if (cooldown > 0) {
-        slots.state[slot] = COOLING;
         this.coolingCount += 1;
         slots.set(slot, BLOCKED, now);
         slots.set(slot, HOLD, Number.NaN);
@@ -374,6 +380,7 @@ export class KeyPool {
 
   /** A lease or cooldown ended by time: the key is available again, as of that end. */
   private autoRelease(slot: number): void {
+    this.deadlinesApplied += 1;
     const { slots } = this;
     const releaseAt = slots.get(slot, RELEASE);
     const lease = slots.get(slot, LEASE);
@@ -389,6 +396,7 @@ export class KeyPool {
    * that, it was released first (AUTO_RELEASED at that end), then expired.
    */
   private expire(slot: number): void {
+    this.deadlinesApplied += 1;
     const expiresAt = this.slots.get(slot, EXPIRES);
     if (this.slots.get(slot, RELEASE) < expiresAt) this.autoRelease(slot);
     const keyId = this.onEvent === undefined ? "" : this.ids.keyIdOf(slot);

@@ -12,6 +12,7 @@ export type SlotState = typeof FREE | typeof AVAILABLE | typeof LEASED | typeof 
  * together, from one or two cache lines (56 bytes: not padded to 64, which would
  * cost 8 bytes a key, 7% of the pool's memory, for a rare second line).
  */
+/** When the key was created; NaN while the slot is free. */
 export const CREATED = 0;
 export const EXPIRES = 1;
 /** When the lease or cooldown began; NaN while available. */
@@ -28,13 +29,17 @@ const FIELDS = 7;
 
 /**
  * The pool's storage, struct-of-arrays on typed arrays (no object per key): per-slot
- * instants and numbers, a state byte, a stack of free slots, and the available keys
- * in a dense array with swap-remove, so a uniform random pick is one index. Every
- * method is O(1) (amortised for growth); it knows no rules, only where things are.
+ * instants and numbers, a stack of free slots, and the available keys in a dense array
+ * with swap-remove, so a uniform random pick is one index. Every method is O(1)
+ * (amortised for growth); it knows no rules, only where things are.
+ *
+ * A slot's state is read from its fields, not kept beside them: free (no CREATED),
+ * leased (a LEASE), cooling (a RELEASE without a lease), else available. The fields are
+ * read anyway, and in a pool larger than the cache a separate state array was one more
+ * miss on every call.
  */
 export class KeySlots {
-  fields = new Float64Array(FIELDS * 16);
-  state = new Uint8Array(16);
+  fields = new Float64Array(FIELDS * 16).fill(Number.NaN);
   /** Slots handed out so far (in use or free): slots [0, slotCount) exist. */
   slotCount = 0;
   private free = new Int32Array(16);
@@ -53,7 +58,14 @@ export class KeySlots {
   }
 
   stateOf(slot: number): SlotState {
-    return this.state[slot] as SlotState;
+    const { fields } = this;
+    const base = FIELDS * slot;
+    if (!((fields[base + LEASE] as number) >= 0)) {
+      // No lease (NaN): cooling while a release instant is set, else available or free.
+      if ((fields[base + RELEASE] as number) >= 0) return COOLING;
+      return (fields[base + CREATED] as number) >= 0 ? AVAILABLE : FREE;
+    }
+    return LEASED;
   }
 
   /** A slot for a new key: a freed one if any (its fields are the caller's to set). */
@@ -64,17 +76,17 @@ export class KeySlots {
     }
     const slot = this.slotCount;
     this.slotCount += 1;
-    if (FIELDS * slot + FIELDS > this.fields.length) this.fields = grow(this.fields, FIELDS * slot + FIELDS);
-    if (slot >= this.state.length) this.state = grow(this.state, slot + 1);
+    if (FIELDS * slot + FIELDS > this.fields.length) this.fields = grow(this.fields, FIELDS * slot + FIELDS, Number.NaN);
     if (slot >= this.availableAt.length) this.availableAt = grow(this.availableAt, slot + 1, -1);
     // Room for every slot ever made to be free at once, grown with the slots: freeing never allocates.
     if (slot >= this.free.length) this.free = grow(this.free, slot + 1);
     return slot;
   }
 
+  /** The slot is free again (its fields read as free until a key is created in it). */
   release(slot: number): void {
     this.makeUnavailable(slot);
-    this.state[slot] = FREE;
+    this.fields.fill(Number.NaN, FIELDS * slot, FIELDS * slot + FIELDS);
     this.free[this.freeCount] = slot;
     this.freeCount += 1;
   }
@@ -84,8 +96,8 @@ export class KeySlots {
     return this.available[Math.floor(random * this.availableCount)] as number;
   }
 
+  /** Adds the slot to the available keys (its fields must say available: no lease, no release instant). */
   makeAvailable(slot: number): void {
-    this.state[slot] = AVAILABLE;
     if ((this.availableAt[slot] as number) >= 0) return;
     if (this.availableCount === this.available.length) this.available = grow(this.available, this.availableCount + 1);
     this.available[this.availableCount] = slot;
@@ -106,7 +118,7 @@ export class KeySlots {
   }
 }
 
-type Growable = Float64Array | Int32Array | Uint8Array;
+type Growable = Float64Array | Int32Array;
 
 /** A copy of `array` with room for at least `needed` entries (doubling: amortised O(1)). */
 export function grow<T extends Growable>(array: T, needed: number, fill = 0): T {

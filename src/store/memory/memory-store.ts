@@ -33,6 +33,8 @@ export class MemoryStore implements KeyStore {
   private readonly pool: KeyPool;
   private readonly sweeper: ExpirySweeper;
   private readonly budget: number;
+  /** Deadlines applied for callers in this event-loop turn (see untilCaughtUp). */
+  private turnWork = 0;
   private readonly listeners: ((event: StoreKeyEvent) => void)[] = [];
   /** A key may have become available: waiting acquires listen. */
   private readonly freed = new CoalescedSignal();
@@ -76,7 +78,7 @@ export class MemoryStore implements KeyStore {
   }
 
   async acquire(options: AcquireOptions = {}): Promise<KeyRecord> {
-    const record = await this.untilCaughtUp(() => this.as(options.by, () => this.pool.acquire(options.blockTtlMs)));
+    const record = await this.untilCaughtUp((budget) => this.as(options.by, () => this.pool.acquire(options.blockTtlMs, budget)));
     this.sweeper.poke();
     return record;
   }
@@ -147,6 +149,13 @@ export class MemoryStore implements KeyStore {
     this.sweeper.stop();
   }
 
+  /** Counts deadline work done for callers in this event-loop turn; the count starts again next turn. */
+  private spendInTurn(work: number): void {
+    if (work === 0) return;
+    if (this.turnWork === 0) setImmediate(() => (this.turnWork = 0));
+    this.turnWork += work;
+  }
+
   /** Runs a pool call on behalf of `by`: its caller-made events name them. */
   private as<T>(by: string | undefined, call: () => T): T {
     this.actor = by;
@@ -169,11 +178,19 @@ export class MemoryStore implements KeyStore {
   /**
    * Runs a pool call again while it answers CATCHING_UP (a deadline backlog larger
    * than one call's budget), yielding to the event loop between tries: each try is
-   * bounded work and shrinks the backlog, and other calls run in between.
+   * bounded work and shrinks the backlog, and other calls run in between. The try gets
+   * what is left of this turn's budget.
    */
-  private async untilCaughtUp<T>(attempt: () => T | CatchingUp): Promise<T> {
+  private async untilCaughtUp<T>(attempt: (budget: number) => T | CatchingUp): Promise<T> {
     for (;;) {
-      const result = attempt();
+      // One budget of deadline work per event-loop turn, shared by every call in it: a
+      // batch of Acquires read from the sockets at once each applied a full budget, and a
+      // release storm held up all I/O for 200 ms and more so. A call whose turn has spent
+      // the budget draws among the keys available already (or answers CATCHING_UP, and
+      // tries again next turn with a full one).
+      const before = this.pool.deadlinesApplied;
+      const result = attempt(Math.max(0, this.budget - this.turnWork));
+      this.spendInTurn(this.pool.deadlinesApplied - before);
       if (result !== CATCHING_UP) return result;
       this.sweeper.poke();
       await yieldToEventLoop();
