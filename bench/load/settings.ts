@@ -63,7 +63,7 @@ export function settingsFor(smoke: boolean, dir: string, overrides: { seconds?: 
     wrk: { connections: 64 },
     storm: smoke
       ? { keys: 1e4, spareKeys: 2000, leadSeconds: 0.6, clients: 4, ratePerClient: 250, warmSeconds: 0.1, beforeSeconds: 0.3, acrossSeconds: { memory: 0.3, redis: 1.2 }, repeats: 1 }
-      : { keys: 1e6, spareKeys: 50_000, leadSeconds: 16, clients: 4, ratePerClient: 500, warmSeconds: 2, beforeSeconds: 4, acrossSeconds: { memory: 3, redis: 20 }, repeats: 3 },
+      : { keys: 1e6, spareKeys: 50_000, leadSeconds: 16, clients: 4, ratePerClient: 500, warmSeconds: 2, beforeSeconds: 4, acrossSeconds: { memory: 5, redis: 20 }, repeats: 3 },
     redis: smoke ? { benchmarkRequests: 5000, benchmarkClients: 50 } : { benchmarkRequests: 200_000, benchmarkClients: 50 },
     serverCpu: 0,
     loadCpu: 1,
