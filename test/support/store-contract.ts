@@ -482,6 +482,22 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
         expect(await store.counts()).to.deep.equal({ total: 20, available: 15, leased: 5, cooling: 0 });
       });
 
+      it("Acquires started together (one event-loop turn) apply one budget of due releases between them, and each gets a key", async () => {
+        const store = await open({ deadlineBudget: BUDGET });
+        for (let i = 0; i < 30; i += 1) await store.create();
+        for (let i = 0; i < 20; i += 1) {
+          at(t0 + i);
+          await store.acquire();
+        }
+        at(t0 + 19 + BLOCK_TTL); // 20 holds have passed, none applied; 10 keys available
+        await new Promise((resolve) => setImmediate(resolve));
+        const got = await Promise.all(Array.from({ length: 12 }, () => store.acquire()));
+        expect(new Set(got.map((record) => record.keyId)).size).to.equal(12);
+        // The turn's first Acquire applied the budget's 4 earliest releases; the other 11 drew
+        // among the keys available then (10 + 4), so 16 holds are still due.
+        expect(await store.counts()).to.deep.equal({ total: 30, available: 2, leased: 20 - BUDGET + 12, cooling: 0 });
+      });
+
       it("acquire never hands out an expired key, however many expired keys it must drop first", async () => {
         const store = await open({ deadlineBudget: BUDGET });
         for (let i = 0; i < 50; i += 1) await store.create(); // expire at t0 + 1000

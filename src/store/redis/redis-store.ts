@@ -64,6 +64,8 @@ export class RedisStore implements KeyStore {
   /** This instance's id in the sweeper key. */
   private readonly instance = randomUUID();
   private sweeping = false;
+  /** Release budget handed to this turn's Acquire scripts (see releaseBudgetInTurn). */
+  private turnReserved = 0;
   private closed = false;
   readonly events: RedisEventFeed;
 
@@ -118,7 +120,7 @@ export class RedisStore implements KeyStore {
     const hold = granted(options.blockTtlMs, this.options.settings.blockTtlMs, this.limits.maxBlockTtlMs, "block_ttl");
     for (;;) {
       // Catching up: the script spent its budget on a backlog of deadlines; run it again.
-      const reply = await this.call("acquire", [hold, this.budget], options.by);
+      const reply = await this.call("acquire", [hold, this.budget, this.releaseBudgetInTurn()], options.by);
       if (reply === null) throw new DomainError("no_available_key", "no key is available");
       if (reply !== CATCHING_UP) return toRecord(reply);
     }
@@ -171,6 +173,23 @@ export class RedisStore implements KeyStore {
   /** Applies every passed deadline now, in batches of one budget, one script each; returns how many. */
   async sweep(): Promise<number> {
     return this.sweepBatches("", false);
+  }
+
+  /**
+   * The due releases this call's script may apply: one budget per event-loop turn, shared
+   * by the Acquires this instance sends in it (reserved as they are sent: their work is
+   * known only when they answer). A batch of Acquires read at once would otherwise queue
+   * as many budgets' worth of scripts in Redis, and every instance's calls (and a PING)
+   * wait behind them. The first Acquire of a turn gets the budget; the others draw among
+   * the keys available already, or answer CATCHING_UP and try again.
+   */
+  private releaseBudgetInTurn(): number {
+    const budget = Math.max(0, this.budget - this.turnReserved);
+    if (budget > 0) {
+      if (this.turnReserved === 0) setImmediate(() => (this.turnReserved = 0));
+      this.turnReserved += budget;
+    }
+    return budget;
   }
 
   /** How many events the pool's stream keeps at least (trimmed by the sweep). */
