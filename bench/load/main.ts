@@ -12,7 +12,8 @@
  *   --storm KIND         expiry | release | capacity (repeatable; default all)
  *   --storm-store STORE  memory | redis (repeatable; default: both with the storm section, else redis with the redis section)
  *   --transport NAME     grpc | rest: the memory section's rows of one transport only (default both)
- *   --auth               the service checks bearer tokens (AUTH_TOKENS_FILE) and every request carries one (memory section)
+ *   --auth               the service checks bearer tokens (AUTH_TOKENS_FILE) and every request carries one (memory section),
+ *                        then the same service with tokens vs open, side by side (what the check costs)
  *   --seconds N, --rounds N, --no-pin, --no-build
  *
  * Exits 1 when figures are doubtful (failed calls, a drained pool, a storm's window cut
@@ -26,10 +27,10 @@ import { enableAuth } from "./auth";
 import { buildService } from "./build";
 import type { Row } from "./compare";
 import { removeCompiled } from "./compile";
-import { memorySection, type Transport, TRANSPORTS } from "./memory";
+import { authCostSection, memorySection, type Transport, TRANSPORTS } from "./memory";
 import { ROOT, setPinning, stopAll } from "./procs";
 import { type RedisSection, redisSection } from "./redis";
-import { memoryTable, redisTable, stormTable } from "./report";
+import { authCostTable, memoryTable, redisTable, stormTable } from "./report";
 import { settingsFor } from "./settings";
 import { type StormResult, stormSection } from "./storm";
 import { STORM_KINDS, STORM_STORES, type StormKind, type StormStore } from "./storm-kinds";
@@ -120,13 +121,20 @@ async function main(): Promise<number> {
       (pinned ? `servers pinned to CPU ${settings.serverCpu}, load generators to CPU ${settings.loadCpu}` : "no CPU pinning"),
   ]);
   let memory: Row[] | undefined;
+  /** With --auth: the service with tokens vs open, side by side. */
+  let authCost: Row[] | undefined;
   let storm: StormResult[] | undefined;
   let redis: RedisSection | undefined;
   try {
     if (options.sections.includes("memory")) {
       // --auth: the memory section only (the ratio targets are its); storms and Redis run open.
-      memory = await memorySection(settings, progress, options.auth ? enableAuth(dir) : {}, options.transports);
+      const authEnv = options.auth ? enableAuth(dir) : undefined;
+      memory = await memorySection(settings, progress, authEnv ?? {}, options.transports);
       print(memoryTable(memory, settings));
+      if (authEnv !== undefined) {
+        authCost = await authCostSection(settings, progress, authEnv, options.transports);
+        print(authCostTable(authCost, settings));
+      }
     }
     if (options.stormStores.length > 0) {
       storm = await stormSection(settings, { kinds: options.storms, stores: options.stormStores }, progress);
@@ -141,14 +149,14 @@ async function main(): Promise<number> {
     removeCompiled();
     rmSync(dir, { recursive: true, force: true });
   }
-  const report = { bench: "load", date: new Date().toISOString(), node: process.version, cpus: cpus().length, pinned, smoke: options.smoke, settings: { ...settings, dir: undefined }, memory, storm, redis };
+  const report = { bench: "load", date: new Date().toISOString(), node: process.version, cpus: cpus().length, pinned, smoke: options.smoke, settings: { ...settings, dir: undefined }, memory, authCost, storm, redis };
   const files = [...(options.json === undefined ? [] : [options.json]), ...(options.smoke ? [] : [defaultResultFile()])];
   for (const file of files) writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
   if (files.length > 0) console.log(`written: ${files.join(", ")}`);
   // A smoke storm's windows are a few hundred milliseconds on a machine that may be busy: its
   // window checks say nothing there, so only failed calls in the throughput rows fail a smoke run.
   const stormDoubtful = !options.smoke && (storm ?? []).some((result) => result.problems.length > 0);
-  const doubtful = [...(memory ?? []), ...(redis?.rows.map((entry) => entry.row) ?? [])].some((row) => row.problems.length > 0) || stormDoubtful;
+  const doubtful = [...(memory ?? []), ...(authCost ?? []), ...(redis?.rows.map((entry) => entry.row) ?? [])].some((row) => row.problems.length > 0) || stormDoubtful;
   if (doubtful) console.log("some figures are doubtful (marked !): exit 1");
   else if (options.smoke && (storm ?? []).some((result) => result.problems.length > 0)) console.log("smoke: the storms' window checks (marked !) are not judged at this size");
   return doubtful ? 1 : 0;

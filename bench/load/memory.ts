@@ -8,7 +8,7 @@ import { authToken } from "./auth";
 import { grpcRow, restRow, type Row } from "./compare";
 import type { Settings } from "./settings";
 import { fillPool, grpcOf, startAll, startBaseline, startService, type Target } from "./targets";
-import { fitsEveryBody, grpcWorkloads, restWorkloads } from "./workloads";
+import { fitsEveryBody, type GrpcWorkload, grpcWorkloads, restWorkloads } from "./workloads";
 
 export const TRANSPORTS = ["grpc", "rest"] as const;
 export type Transport = (typeof TRANSPORTS)[number];
@@ -64,5 +64,48 @@ export async function liveKey(address: string): Promise<string> {
     throw new Error("no key id fit every row's body in 50,000 tries");
   } finally {
     client.close();
+  }
+}
+
+/**
+ * With --auth: what checking bearer tokens costs, measured side by side in one run. The
+ * same service twice, one with AUTH_TOKENS_FILE and one open, both sent the token (the
+ * open one ignores it). Workloads that need no shared fixed key on REST (the two
+ * services' keys differ): gRPC Get (each with its own live key) and Create, REST
+ * Acquire+Release and Create+Delete (chained ids).
+ */
+export async function authCostSection(
+  settings: Settings,
+  log: (line: string) => void,
+  authEnv: Readonly<Record<string, string>>,
+  transports: readonly Transport[] = TRANSPORTS,
+): Promise<Row[]> {
+  const targets: Target[] = [];
+  try {
+    const env = { STORE: "memory", KEY_TTL: "1h", BLOCK_TTL: settings.blockTtl };
+    const [withTokens, open] = (await startAll(
+      [startService("service, tokens", settings, { ...env, ...authEnv }), startService("service, open", settings, env)],
+      targets,
+    )) as [Target, Target];
+    log(`auth cost: filling ${settings.pool} keys in each`);
+    await Promise.all([fillPool(withTokens, settings.pool, settings), fillPool(open, settings.pool, settings)]);
+    const keys = [await liveKey(grpcOf(withTokens)), await liveKey(grpcOf(open))] as const;
+    const rows: Row[] = [];
+    if (transports.includes("grpc")) {
+      for (const name of ["Get", "Create"]) {
+        log(`auth cost: gRPC ${name}`);
+        const pick = (keyId: string) => grpcWorkloads(keyId).find((w) => w.name === name) as GrpcWorkload;
+        rows.push(await grpcRow([pick(keys[0]), pick(keys[1])], [withTokens, open], settings, settings.pool));
+      }
+    }
+    if (transports.includes("rest")) {
+      for (const workload of restWorkloads(keys[0]).filter((w) => w.name === "Acquire+Release" || w.name === "Create+Delete")) {
+        log(`auth cost: REST ${workload.name}`);
+        rows.push(await restRow(workload, [withTokens, open], settings));
+      }
+    }
+    return rows;
+  } finally {
+    await Promise.all(targets.map((target) => target.process.stop()));
   }
 }

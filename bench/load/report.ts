@@ -49,6 +49,19 @@ function targetLine(target: string, rows: readonly Row[], ratios: (row: Row) => 
   return `target ${target}: worst ratio ${worst(0)}, worst paired ${worst(1)} (every run in the JSON)`;
 }
 
+/** With --auth: the service with tokens ÷ the same service open, side by side (a figure, no target of its own). */
+export function authCostTable(rows: readonly Row[], settings: Settings): string[] {
+  const lines = [
+    `auth cost: the service checking bearer tokens vs the same service open, ${settings.rounds} side-by-side round(s) of ${settings.seconds} s each (ABBA)`,
+    `${l("workload", 16)}${l("transport", 10)}${"tokens req/s".padStart(13)}${"p99".padStart(8)}${"open req/s".padStart(12)}${"p99".padStart(8)}${"ratio".padStart(7)}${"paired".padStart(8)}`,
+  ];
+  for (const row of rows) {
+    lines.push(`${l(row.workload, 16)}${l(row.transport, 10)}${r(row.a.best.rps, 13)}${r(row.a.best.p99Ms, 8, 2)}${r(row.b.best.rps, 12)}${r(row.b.best.p99Ms, 8, 2)}${r(row.ratio, 7, 2)}${r(row.pairedRatio, 8, 2)}`);
+  }
+  lines.push(...rows.flatMap((row) => row.problems.map((problem) => `  ! ${row.transport} ${row.workload}: ${problem}`)));
+  return lines;
+}
+
 export function redisTable(section: RedisSection): string[] {
   const lines = [
     `redis store vs memory store (same service, gRPC, side by side), redis-server with no persistence, pinned to the load generators' CPU`,
