@@ -39,6 +39,31 @@ export interface CallRemote {
   readonly signal: AbortSignal;
 }
 
+/**
+ * A CallRemote whose AbortSignal is made on first use. A transport says how to tell the
+ * caller is gone now (`cancelled`) and how to hear when it goes (`whenGone`, asked only
+ * once a signal is wanted).
+ */
+export abstract class OnDemandRemote implements CallRemote {
+  private controller: AbortController | undefined;
+
+  abstract get address(): string;
+  abstract get cancelled(): boolean;
+
+  /** Calls `gone` once, when the caller cancels or disconnects. */
+  protected abstract whenGone(gone: () => void): void;
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      const controller = new AbortController();
+      this.controller = controller;
+      if (this.cancelled) controller.abort();
+      else this.whenGone(() => controller.abort());
+    }
+    return this.controller.signal;
+  }
+}
+
 /** A CallRemote over a signal the caller already holds (in-process calls, tests). */
 export function remoteOf(signal: AbortSignal, address: string): CallRemote {
   return {

@@ -11,7 +11,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { BoundService, BoundStream, BoundUnary, StreamCall } from "../../service/bind";
-import type { CallContext, CallRemote } from "../../service/pipeline";
+import { type CallContext, OnDemandRemote } from "../../service/pipeline";
 import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
 import { CallError, Code, toCallError } from "../../service/status";
 
@@ -82,10 +82,10 @@ function contextOf(call: AnyServerCall, method: BoundUnary | BoundStream): CallC
  * finished call's stream closes: only a handler still running can tell, and a signal
  * is made for the few that ask (a waiting Acquire, a stream).
  */
-class GrpcRemote implements CallRemote {
-  private controller: AbortController | undefined;
-
-  constructor(private readonly call: AnyServerCall) {}
+class GrpcRemote extends OnDemandRemote {
+  constructor(private readonly call: AnyServerCall) {
+    super();
+  }
 
   get address(): string {
     return addressOf(this.call.getPeer());
@@ -95,14 +95,8 @@ class GrpcRemote implements CallRemote {
     return this.call.cancelled;
   }
 
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      const controller = new AbortController();
-      if (this.call.cancelled) controller.abort();
-      else (this.call as NodeJS.EventEmitter).once("cancelled", () => controller.abort());
-      this.controller = controller;
-    }
-    return this.controller.signal;
+  protected whenGone(gone: () => void): void {
+    (this.call as NodeJS.EventEmitter).once("cancelled", gone);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { JsonValue } from "@bufbuild/protobuf";
-import type { CallRemote } from "../../service/pipeline";
+import { OnDemandRemote } from "../../service/pipeline";
 import { REQUEST_ID_HEADER, requestIdOf } from "../../service/request-id";
 import { CallError, Code } from "../../service/status";
 import { BodyError, hasBody, readBody } from "./body-reader";
@@ -82,13 +82,13 @@ export function serveMatch(
  * response is sent. The signal is made for the few calls that ask (a waiting Acquire,
  * an event stream); the rest only read `cancelled`.
  */
-class HttpRemote implements CallRemote {
-  private controller: AbortController | undefined;
-
+class HttpRemote extends OnDemandRemote {
   constructor(
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
-  ) {}
+  ) {
+    super();
+  }
 
   get address(): string {
     return this.req.socket.remoteAddress ?? "unknown";
@@ -98,14 +98,8 @@ class HttpRemote implements CallRemote {
     return this.res.destroyed && !this.res.writableFinished;
   }
 
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      const controller = new AbortController();
-      if (this.cancelled) controller.abort();
-      else this.res.once("close", () => this.cancelled && controller.abort());
-      this.controller = controller;
-    }
-    return this.controller.signal;
+  protected whenGone(gone: () => void): void {
+    this.res.once("close", () => this.cancelled && gone());
   }
 }
 
