@@ -15,6 +15,7 @@ import { Gateway } from "../../src/transport/http/gateway";
 import { type Route, routesFromDescriptors } from "../../src/transport/http/routes";
 import { httpRequest, type HttpResponse } from "../support/http-request";
 import { BIN, ROOT, run } from "../support/run";
+import { CONTRACT_STATUS_OF_CODE } from "../support/contract-status";
 
 /**
  * Routes come from the proto and nothing else: a fixture proto unrelated to tokens
@@ -67,26 +68,6 @@ function bindFixture(service: DescService, calls: Call[]): readonly BoundMethod[
     [],
   ).methods;
 }
-
-/** gRPC code → HTTP status, as the contract lists it (grpc-gateway's HTTPStatusFromCode). */
-const CONTRACT_STATUS_OF_CODE: Readonly<Record<number, number>> = {
-  1: 499,
-  2: 500,
-  3: 400,
-  4: 504,
-  5: 404,
-  6: 409,
-  7: 403,
-  8: 429,
-  9: 400,
-  10: 409,
-  11: 400,
-  12: 501,
-  13: 500,
-  14: 503,
-  15: 500,
-  16: 401,
-};
 
 const HANDLERS: Readonly<Record<string, FixtureHandler>> = {
   Echo: (request) => {

@@ -4,7 +4,7 @@ import { type FrameStyle, frame, frameVerdict, readFrames } from "./grpc-framing
 import { marker } from "./markers";
 import { type FuzzMessage, fuzzMessage, parses } from "./protobuf-fuzz";
 import type { Random } from "./random";
-import { FUZZ_TOKENS, roleOf } from "./tokens";
+import { fuzzAuthorization, roleOf } from "./tokens";
 
 /**
  * Hostile gRPC calls, one HTTP/2 stream each: real and unknown methods, right and wrong
@@ -116,7 +116,7 @@ export function grpcCase(random: Random, index: number, context: GrpcContext): G
   ]);
   if (contentType !== undefined) headers.push(["content-type", contentType]);
   if (random.chance(0.95)) headers.push(["te", "trailers"]);
-  const authorization = authorizationOf(random, plant);
+  const authorization = fuzzAuthorization(random, plant);
   if (authorization !== undefined) headers.push(["authorization", authorization]);
   const timeout = random.chance(0.2)
     ? random.weighted<string>([
@@ -182,25 +182,6 @@ export function grpcCase(random: Random, index: number, context: GrpcContext): G
   const resetCode = 8;
   const facts = { method, httpMethod, contentType, authorization, timeout, encoding, payload, headers };
   return { index, path, method, httpMethod, headers, messages, payload, ending, resetCode, expectation: expectationOf(facts, context) };
-}
-
-function authorizationOf(random: Random, plant: () => string): string | undefined {
-  const token = random.weighted<string>([
-    [3, FUZZ_TOKENS.admin],
-    [3, FUZZ_TOKENS.client],
-    [2, "wrong-token-0123456789abcdef"],
-    [1, plant()],
-  ]);
-  return random.weighted<string | undefined>([
-    [6, `Bearer ${token}`],
-    [1, `bearer ${token}`],
-    [1, `Bearer   ${token}`],
-    [1, `Basic ${Buffer.from(`user:${plant()}`).toString("base64")}`],
-    [1, "Bearer"],
-    [1, ""],
-    [1, `Bearer ${token} ${plant()}`],
-    [4, undefined],
-  ]);
 }
 
 /** What a case's expectation depends on. */

@@ -1,6 +1,6 @@
 import { marker } from "./markers";
 import type { Random } from "./random";
-import { FUZZ_TOKENS } from "./tokens";
+import { FUZZ_TOKENS, fuzzAuthorization } from "./tokens";
 
 /**
  * Hostile HTTP/1.1 requests for the REST edge, as bytes: methods (real, junk, malformed),
@@ -253,7 +253,7 @@ function headersOf(random: Random, context: RestContext, plant: () => string, pa
       [2, [["Host", plant()]]],
     ]),
   );
-  const authorization = authorizationOf(random, plant);
+  const authorization = fuzzAuthorization(random, plant);
   if (authorization !== undefined) headers.push(["Authorization", authorization]);
   if (random.chance(0.03)) headers.push(["Authorization", `Bearer ${FUZZ_TOKENS.admin}`]); // a second one
   if (hasBody || random.chance(0.05)) {
@@ -295,25 +295,6 @@ function headersOf(random: Random, context: RestContext, plant: () => string, pa
     headers.push(random.pick<[string, string]>([["Bad Header", plant()], ["X-Nul", `a\u0000${plant()}`], ["X-Fold", `a\r\n ${plant()}`], ["X-Cr", `a\rb${plant()}`], ["", plant()]]));
   }
   return headers;
-}
-
-function authorizationOf(random: Random, plant: () => string): string | undefined {
-  const token = random.weighted<string>([
-    [3, FUZZ_TOKENS.admin],
-    [3, FUZZ_TOKENS.client],
-    [2, `wrong-token-${random.text(16, URL_SAFE)}`],
-    [1, plant()],
-  ]);
-  return random.weighted<string | undefined>([
-    [6, `Bearer ${token}`],
-    [1, `bearer ${token}`],
-    [1, `Bearer   ${token}`],
-    [1, `Basic ${Buffer.from(`user:${plant()}`).toString("base64")}`],
-    [1, "Bearer"],
-    [1, ""],
-    [1, `Bearer ${token} ${plant()}`],
-    [4, undefined],
-  ]);
 }
 
 function bodyOf(random: Random, plant: () => string): Buffer {

@@ -1,6 +1,7 @@
 import { headerValue, type Http1Response } from "./http1-response";
 import { echoesMarker } from "./markers";
 import type { RestOutcome } from "./rest-exchange";
+import { CONTRACT_STATUS_OF_CODE } from "../../support/contract-status";
 
 /** What the checker needs to know of the request that got the answer. */
 export interface RestRequestFacts {
@@ -12,26 +13,6 @@ export interface RestRequestFacts {
   /** Node's parser is known to hold this request until its request timeout (see RestCase.nodeStalls). */
   readonly nodeStalls?: boolean;
 }
-
-/** gRPC code → HTTP status, as the contract (grpc-gateway) maps them. */
-const STATUS_OF_CODE: Readonly<Record<number, number>> = {
-  1: 499,
-  2: 500,
-  3: 400,
-  4: 504,
-  5: 404,
-  6: 409,
-  7: 403,
-  8: 429,
-  9: 400,
-  10: 409,
-  11: 400,
-  12: 501,
-  13: 500,
-  14: 503,
-  15: 500,
-  16: 401,
-};
 
 /**
  * Statuses the HTTP layer decides before or instead of an RPC (docs/api.md, HTTP-level
@@ -116,7 +97,7 @@ function errorBodyProblems(status: number, text: string): string[] {
   if (keys !== "code,details,message") problems.push(`error ${status} whose body has the fields ${keys || "(none)"}, not code, message, details`);
   const { code, message, details } = record;
   if (typeof code !== "number" || !Number.isInteger(code)) problems.push(`error ${status} whose code is not a whole number`);
-  else if (STATUS_OF_CODE[code] !== status && !(HTTP_LEVEL_CODES[status] ?? []).includes(code)) problems.push(`error ${status} with gRPC code ${code}, which maps to ${STATUS_OF_CODE[code] ?? "nothing"}`);
+  else if (CONTRACT_STATUS_OF_CODE[code] !== status && !(HTTP_LEVEL_CODES[status] ?? []).includes(code)) problems.push(`error ${status} with gRPC code ${code}, which maps to ${CONTRACT_STATUS_OF_CODE[code] ?? "nothing"}`);
   if (typeof message !== "string" || message === "") problems.push(`error ${status} without a message`);
   if (!Array.isArray(details)) problems.push(`error ${status} whose details are not a list`);
   return problems;

@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Random } from "./random";
 
 /** The bearer tokens of the fuzz's secured server: fixed, so a case sends the same bytes on every run. */
 export const FUZZ_TOKENS = {
@@ -24,4 +25,29 @@ export function writeTokensFile(dir: string): string {
 export function roleOf(authorization: string | undefined): "admin" | "client" | undefined {
   const token = authorization === undefined ? undefined : /^bearer +(\S+) *$/i.exec(authorization)?.[1];
   return token === FUZZ_TOKENS.admin ? "admin" : token === FUZZ_TOKENS.client ? "client" : undefined;
+}
+
+const TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * An `authorization` value for a case, REST or gRPC alike: a right token (admin or
+ * client), a wrong one or a planted marker, in well- and ill-formed spellings, or none.
+ */
+export function fuzzAuthorization(random: Random, plant: () => string): string | undefined {
+  const token = random.weighted<string>([
+    [3, FUZZ_TOKENS.admin],
+    [3, FUZZ_TOKENS.client],
+    [2, `wrong-token-${random.text(16, TOKEN_CHARS)}`],
+    [1, plant()],
+  ]);
+  return random.weighted<string | undefined>([
+    [6, `Bearer ${token}`],
+    [1, `bearer ${token}`],
+    [1, `Bearer   ${token}`],
+    [1, `Basic ${Buffer.from(`user:${plant()}`).toString("base64")}`],
+    [1, "Bearer"],
+    [1, ""],
+    [1, `Bearer ${token} ${plant()}`],
+    [4, undefined],
+  ]);
 }
