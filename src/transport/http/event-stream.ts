@@ -30,12 +30,14 @@ export interface EventStream {
 /** Comment frames this often keep proxies and idle timers from closing a quiet stream. */
 const HEARTBEAT_MS = 15_000;
 
-export function eventFrame(json: JsonValue, fields: EventStreamFields): string {
+/** One frame from a message's JSON text (which has no newline: `data:` is one line and nothing can forge a frame). */
+export function eventFrame(text: string, fields: EventStreamFields): string {
+  // Read back for the two header fields: a stream sends one frame per key event, far from any hot path.
+  const json = JSON.parse(text) as JsonValue;
   const record = json !== null && typeof json === "object" && !Array.isArray(json) ? json : {};
   const id = record[fields.id];
   const event = record[fields.event];
-  // JSON.stringify writes no newline, so `data:` is one line and nothing can forge a frame.
-  return `${typeof id === "string" || typeof id === "number" ? `id: ${id}\n` : ""}${typeof event === "string" ? `event: ${event}\n` : ""}data: ${JSON.stringify(json)}\n\n`;
+  return `${typeof id === "string" || typeof id === "number" ? `id: ${id}\n` : ""}${typeof event === "string" ? `event: ${event}\n` : ""}data: ${text}\n\n`;
 }
 
 /** The frame a stream that fails after it opened ends with: grpc-gateway's Status JSON as an `error` event. */
@@ -52,7 +54,7 @@ export function errorFrame(code: number, message: string): string {
 export async function startEventStream(
   invoke: (call: StreamCall) => Promise<void>,
   request: Message,
-  encode: (message: Message) => JsonValue,
+  encode: (message: Message) => string,
   fields: EventStreamFields,
   onError: (error: unknown) => { code: number; message: string },
 ): Promise<EventStream> {

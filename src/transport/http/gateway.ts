@@ -120,7 +120,7 @@ export class Gateway {
     } catch (error) {
       const failure = toCallError(error);
       const status = httpStatusOf(failure.code);
-      if (plan.emptyErrorBody.includes(failure.code)) return jsonResponse(requestId, status, {});
+      if (plan.emptyErrorBody.includes(failure.code)) return jsonResponse(requestId, status, "{}");
       return errorResponse(requestId, status, failure.code, failure.message, failureHeaders(failure));
     }
   }
@@ -185,8 +185,8 @@ export function errorResponse(
   return { status, headers: { "content-type": "application/json", "x-request-id": requestId, ...extraHeaders }, body: errorBody(code, message) };
 }
 
-function jsonResponse(requestId: string, status: number, json: JsonValue): GatewayResponse {
-  return { status, headers: { "content-type": "application/json", "x-request-id": requestId }, body: JSON.stringify(json) };
+function jsonResponse(requestId: string, status: number, text: string): GatewayResponse {
+  return { status, headers: { "content-type": "application/json", "x-request-id": requestId }, body: text };
 }
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;

@@ -1,4 +1,5 @@
 import {
+  create,
   type DescField,
   type DescMessage,
   fromJson,
@@ -6,10 +7,10 @@ import {
   type JsonValue,
   type Message,
   ScalarType,
-  toJson,
 } from "@bufbuild/protobuf";
 import { CallError, Code } from "../../service/status";
 import { goDurationToProtoJson } from "../../shared/go-duration";
+import { fieldWriter, jsonWriter } from "./json-writer";
 import { decodePathValue } from "./path-template";
 import type { Route } from "./routes";
 
@@ -18,7 +19,7 @@ import type { Route } from "./routes";
  * messages (no binary hop), driven by descriptors so any bound method works. The
  * request is assembled from body, path variables and query parameters as
  * grpc-gateway does; the response is written with every declared field present
- * (grpc-gateway's EmitUnpopulated: unset messages as null).
+ * (grpc-gateway's EmitUnpopulated: unset messages as null) by json-writer.ts.
  *
  * Error messages name fields of the schema, never a value the caller sent.
  */
@@ -43,7 +44,17 @@ export function requestDecoder(route: Route, schema: DescMessage): RequestDecode
   const variables = route.template.fields.map((path) => ({ path, chain: fieldChain(schema, path) }));
   const bound = [...(bodyChain === undefined ? [] : [bodyChain]), ...variables.map((variable) => variable.chain)];
   const takesQuery = route.body !== "*";
+  // The common request (GET /keys/{key_id}: path variables naming top-level string fields, no
+  // body, no query) is made directly: any text is a valid string, so protojson has nothing to check.
+  const direct = variables.every(({ chain }) => chain.length === 1 && chain[0]?.fieldKind === "scalar" && chain[0].scalar === ScalarType.STRING)
+    ? variables.map(({ path, chain }) => ({ path, name: (chain[0] as DescField).localName }))
+    : undefined;
   return (parts) => {
+    if (direct !== undefined && parts.body === undefined && parts.query === "") {
+      const init: Record<string, string> = {};
+      for (const { path, name } of direct) init[name] = pathValue(parts, path);
+      return create(schema, init);
+    }
     const json: JsonObject = {};
     if (route.body === "*") {
       if (parts.body !== undefined) {
@@ -54,11 +65,7 @@ export function requestDecoder(route: Route, schema: DescMessage): RequestDecode
       setChain(json, bodyChain, parts.body);
     }
     // Path variables last: a field the path binds is never set by the body, under any of its names.
-    for (const { path, chain } of variables) {
-      const value = decodePathValue(parts.variables.get(path) ?? "");
-      if (value === undefined) throw invalid(`malformed percent-encoding in path variable ${path}`);
-      setChain(json, chain, value);
-    }
+    for (const { path, chain } of variables) setChain(json, chain, pathValue(parts, path));
     // Query parameters fill only fields that neither the path nor the body bound.
     if (takesQuery && parts.query !== "") fillFromQuery(json, schema, parts.query, bound);
     try {
@@ -69,6 +76,13 @@ export function requestDecoder(route: Route, schema: DescMessage): RequestDecode
       throw invalid(field === undefined ? `the request does not match ${schema.typeName}` : `invalid value for ${field}`);
     }
   };
+}
+
+/** A path variable's value, percent-decoded; malformed escapes are the caller's mistake. */
+function pathValue(parts: RequestParts, path: string): string {
+  const value = decodePathValue(parts.variables.get(path) ?? "");
+  if (value === undefined) throw invalid(`malformed percent-encoding in path variable ${path}`);
+  return value;
 }
 
 function fillFromQuery(json: JsonObject, schema: DescMessage, queryString: string, bound: readonly DescField[][]): void {
@@ -94,49 +108,18 @@ function fieldOf(error: unknown): string | undefined {
   return typeof field === "string" ? field : undefined;
 }
 
-/** Writes a route's response message as its HTTP body's JSON. */
-export type ResponseEncoder = (message: Message) => JsonValue;
+/** Writes a route's response message as its HTTP body: JSON text. */
+export type ResponseEncoder = (message: Message) => string;
 
 /**
- * Compiles a route's response encoding once: protojson with every field present,
- * or only the field response_body names.
+ * Compiles a route's response encoding once: protojson with every field present
+ * (json-writer.ts), or only the field response_body names.
  */
 export function responseEncoder(route: Route, schema: DescMessage): ResponseEncoder {
-  const whole = (message: Message): JsonObject => withUnpopulated(schema, toJson(schema, message, { alwaysEmitImplicit: true }) as JsonObject);
-  if (route.responseBody === "") return whole;
-  const chain = resolveChain(schema, route.responseBody);
-  const field = chain?.[chain.length - 1];
-  return (message) => (field === undefined ? null : (whole(message)[field.jsonName] ?? null));
-}
-
-/**
- * Rewrites `json` in field-number order with every declared field present: unset
- * singular messages (and unset proto3 optionals) as null, recursively, also inside
- * lists and maps; well-known types keep their own JSON form. Unset oneof members
- * stay absent, as in protojson.
- */
-function withUnpopulated(desc: DescMessage, json: JsonObject): JsonObject {
-  const out: JsonObject = {};
-  for (const field of desc.fields) {
-    const value = json[field.jsonName];
-    if (value === undefined) {
-      if (field.oneof === undefined) out[field.jsonName] = null;
-      continue;
-    }
-    const message = field.fieldKind === "scalar" || field.fieldKind === "enum" ? undefined : field.message;
-    if (message === undefined || message.typeName.startsWith("google.protobuf.")) {
-      out[field.jsonName] = value;
-    } else if (field.fieldKind === "list" && Array.isArray(value)) {
-      out[field.jsonName] = value.map((item) => (isObject(item) ? withUnpopulated(message, item) : item));
-    } else if (field.fieldKind === "map" && isObject(value)) {
-      out[field.jsonName] = Object.fromEntries(
-        Object.entries(value).map(([key, item]) => [key, isObject(item) ? withUnpopulated(message, item) : item]),
-      );
-    } else {
-      out[field.jsonName] = isObject(value) ? withUnpopulated(message, value) : value;
-    }
-  }
-  return out;
+  if (route.responseBody === "") return jsonWriter(schema);
+  // A top-level field, as grpc-gateway requires of response_body.
+  const field = schema.fields.find((candidate) => candidate.name === route.responseBody || candidate.jsonName === route.responseBody);
+  return field === undefined ? () => "null" : fieldWriter(field);
 }
 
 /** The fields a dotted path of proto or JSON names walks through, or undefined. */
