@@ -96,9 +96,10 @@ const STATE_NAMES: readonly (KeyState | undefined)[] = [undefined, "available", 
  * - keys live in slots (KeySlots: struct-of-arrays, no object per key), ids are
  *   128-bit words in a hash table of our own (no string or Map entry per key);
  * - available keys sit in a dense array, so a uniform random pick is one index;
- * - expiry deadlines and lease/cooldown ends sit in two indexed min-heaps, moved in
- *   place on keep-alive/release/delete, so no stale deadline can ever fire; the
- *   deadlines of different lifetimes and holds mix freely in them.
+ * - expiry deadlines and lease/cooldown ends sit in two indexed min-heaps, removed in
+ *   place on release/delete; a keep-alive leaves its key filed at the earlier deadline
+ *   (a lower bound), re-filed when that comes due, so no deadline fires early or late;
+ *   the deadlines of different lifetimes and holds mix freely in them.
  *
  * A key is AVAILABLE, LEASED (held under a lease number, the fencing token, larger
  * than every lease before it) or COOLING (released with a cooldown, available by
@@ -122,10 +123,11 @@ export class KeyPool {
   private readonly onEvent: KeyEventListener | undefined;
   private readonly budget: number;
   /**
-   * Passed deadlines applied so far, by any call (a count that only grows): what a call
-   * cost in deadline work is the difference across it.
+   * Deadline work done so far, by any call (a count that only grows): passed deadlines
+   * applied, and early heap entries re-filed (see `fileDeadline`). What a call cost in
+   * deadline work is the difference across it.
    */
-  deadlinesApplied = 0;
+  deadlineWork = 0;
   private readonly maxKeyTtlMs: number;
   private readonly maxBlockTtlMs: number;
 
@@ -165,12 +167,7 @@ export class KeyPool {
   create(ttlMs?: number): KeyRecord {
     const ttl = granted(ttlMs, this.settings.keyTtlMs, this.maxKeyTtlMs, "ttl");
     const now = this.clock.now();
-    if (this.ids.size >= this.settings.maxKeys) {
-      if (this.expiry.peekPriority() > now) {
-        throw new DomainError("capacity_exhausted", `the pool holds its maximum of ${this.settings.maxKeys} keys`);
-      }
-      this.expire(this.expiry.peek());
-    }
+    if (this.ids.size >= this.settings.maxKeys) this.makeRoom(now);
     const slot = this.slots.allocate();
     let keyId: string;
     try {
@@ -207,7 +204,8 @@ export class KeyPool {
     const hold = granted(blockTtlMs, this.settings.blockTtlMs, this.maxBlockTtlMs, "block_ttl");
     const now = this.clock.now();
     for (let left = Math.min(budget, this.budget); left > 0 && this.releases.peekPriority() <= now; left -= 1) {
-      this.autoRelease(this.releases.peek());
+      const slot = this.releases.peek();
+      if (!this.refiled(this.releases, slot, RELEASE)) this.autoRelease(slot);
     }
     const { slots } = this;
     let drops = Math.min(budget, this.budget);
@@ -279,8 +277,9 @@ export class KeyPool {
     this.checkLease(slot, lease);
     const { slots } = this;
     const now = this.clock.now();
-    this.setExpiry(slot, now + slots.get(slot, TTL));
-    if (lease !== undefined) this.setRelease(slot, now + slots.get(slot, HOLD));
+    // Both deadlines only move later here: filed lazily (see `fileLater`).
+    fileLater(this.expiry, slots, slot, EXPIRES, now + slots.get(slot, TTL));
+    if (lease !== undefined) fileLater(this.releases, slots, slot, RELEASE, now + slots.get(slot, HOLD));
     const current = slots.stateOf(slot) === LEASED ? slots.get(slot, LEASE) : undefined;
     this.onEvent?.(current === undefined ? { type: "KEPT_ALIVE", keyId, at: now } : { type: "KEPT_ALIVE", keyId, at: now, lease: current });
     return this.record(slot, keyId);
@@ -317,34 +316,43 @@ export class KeyPool {
   }
 
   /**
-   * Applies at most `budget` deadlines that have passed, earliest first, and
-   * returns how many it applied. The scheduler calls this in slices and yields
-   * between them, so a storm of expiries never stalls the event loop.
+   * Does at most `budget` units of deadline work, earliest first: applies deadlines
+   * that have passed, and re-files entries that came due early (keys kept alive since
+   * they were filed). Returns the work done. The scheduler calls this in slices and
+   * yields between them, so a storm of expiries never stalls the event loop.
    */
   expireDue(budget: number): number {
     const now = this.clock.now();
-    let applied = 0;
-    while (applied < budget) {
+    let work = 0;
+    while (work < budget) {
       const expiresAt = this.expiry.peekPriority();
       const releaseAt = this.releases.peekPriority();
       if (expiresAt <= now && expiresAt <= releaseAt) {
-        this.expire(this.expiry.peek());
+        const slot = this.expiry.peek();
+        if (!this.refiled(this.expiry, slot, EXPIRES)) this.expire(slot);
       } else if (releaseAt <= now) {
-        this.autoRelease(this.releases.peek());
+        const slot = this.releases.peek();
+        if (!this.refiled(this.releases, slot, RELEASE)) this.autoRelease(slot);
       } else {
         break;
       }
-      applied += 1;
+      work += 1;
     }
-    return applied;
+    return work;
   }
 
-  /** The earliest pending deadline (ms), or +Infinity when there is none. */
+  /**
+   * The earliest filed deadline (ms), or +Infinity when there is none: a lower bound of
+   * the next one (a key kept alive stays filed at its earlier deadline until then).
+   */
   nextDeadline(): number {
     return Math.min(this.expiry.peekPriority(), this.releases.peekPriority());
   }
 
-  /** The earliest end of a lease or cooldown (ms): when a key may next become available by itself. */
+  /**
+   * The earliest filed end of a lease or cooldown (ms): a lower bound of when a key may
+   * next become available by itself (exact unless a hold was renewed since).
+   */
   nextRelease(): number {
     return this.releases.peekPriority();
   }
@@ -378,9 +386,37 @@ export class KeyPool {
     }
   }
 
+  /**
+   * At capacity, the earliest expired key makes room. Keys filed early (kept alive since)
+   * are re-filed on the way, at most a budget of them: past it, or with no key expired,
+   * the pool is full.
+   */
+  private makeRoom(now: number): void {
+    for (let left = this.budget; left > 0 && this.expiry.peekPriority() <= now; left -= 1) {
+      const slot = this.expiry.peek();
+      if (!this.refiled(this.expiry, slot, EXPIRES)) {
+        this.expire(slot);
+        return;
+      }
+    }
+    throw new DomainError("capacity_exhausted", `the pool holds its maximum of ${this.settings.maxKeys} keys`);
+  }
+
+  /**
+   * Whether the top of `heap`, `slot`, was filed earlier than its true deadline (its
+   * `field`): then it is re-filed there, as one unit of deadline work, and nothing is due.
+   */
+  private refiled(heap: IndexedMinHeap, slot: number, field: typeof EXPIRES | typeof RELEASE): boolean {
+    const deadline = this.slots.get(slot, field);
+    if (deadline === heap.peekPriority()) return false;
+    heap.set(slot, deadline);
+    this.deadlineWork += 1;
+    return true;
+  }
+
   /** A lease or cooldown ended by time: the key is available again, as of that end. */
   private autoRelease(slot: number): void {
-    this.deadlinesApplied += 1;
+    this.deadlineWork += 1;
     const { slots } = this;
     const releaseAt = slots.get(slot, RELEASE);
     const lease = slots.get(slot, LEASE);
@@ -396,7 +432,7 @@ export class KeyPool {
    * that, it was released first (AUTO_RELEASED at that end), then expired.
    */
   private expire(slot: number): void {
-    this.deadlinesApplied += 1;
+    this.deadlineWork += 1;
     const expiresAt = this.slots.get(slot, EXPIRES);
     if (this.slots.get(slot, RELEASE) < expiresAt) this.autoRelease(slot);
     const keyId = this.onEvent === undefined ? "" : this.ids.keyIdOf(slot);
@@ -457,6 +493,20 @@ export class KeyPool {
     this.ids.remove(slot);
     this.slots.release(slot);
   }
+}
+
+/**
+ * Moves a filed deadline later (a keep-alive), lazily: the slot's field takes the new
+ * instant, and its heap entry stays at the earlier one, a lower bound, re-filed at the true
+ * one only when it comes due (`refiled`). In a large heap a later deadline sifts a random
+ * entry down towards the bottom, a cache miss per level; this way a keep-alive writes one
+ * field, and a key kept alive many times is re-filed at most once per lifetime that passes
+ * (as etcd's lessor checks a lease's true expiry when its heap entry comes due). Every
+ * other change (a new key or hold, a cooldown, a removal) is filed at once.
+ */
+function fileLater(heap: IndexedMinHeap, slots: KeySlots, slot: number, field: typeof EXPIRES | typeof RELEASE, deadline: number): void {
+  slots.set(slot, field, deadline);
+  if (!(heap.priorityOf(slot) <= deadline)) heap.set(slot, deadline); // not filed, or filed later: at once
 }
 
 /**

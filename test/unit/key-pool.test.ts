@@ -84,9 +84,47 @@ describe("KeyPool", () => {
       expect(p.nextDeadline()).to.equal(t0 + 1000); // no stale release deadline left
       clock.advance(200);
       p.keepAlive(keyId);
-      expect(p.nextDeadline()).to.equal(t0 + 1200); // no stale expiry deadline left
+      expect(p.nextDeadline()).to.equal(t0 + 1000); // filed at the earlier deadline, a lower bound
       p.delete(keyId);
       expect(p.nextDeadline()).to.equal(Number.POSITIVE_INFINITY);
+    });
+
+    it("a key kept alive is re-filed when its earlier deadline comes due, and expires at its true one to the ms", () => {
+      const clock = new ManualClock();
+      const t0 = clock.now();
+      const p = pool(clock);
+      const { keyId } = p.create(); // filed at t0 + 1000
+      clock.set(t0 + 200);
+      p.keepAlive(keyId);
+      clock.set(t0 + 400);
+      p.keepAlive(keyId); // expires at t0 + 1400; still filed at t0 + 1000
+      clock.set(t0 + 1000);
+      expect(p.expireDue(Number.POSITIVE_INFINITY), "one unit of work: the re-filing").to.equal(1);
+      expect([p.size, p.nextDeadline()]).to.deep.equal([1, t0 + 1400]);
+      clock.set(t0 + 1399);
+      expect(p.get(keyId).expiresAt).to.equal(t0 + 1400);
+      clock.set(t0 + 1400);
+      expect(p.expireDue(Number.POSITIVE_INFINITY)).to.equal(1);
+      expect(p.size).to.equal(0);
+      expectKind(() => p.get(keyId), "not_found");
+    });
+
+    it("a hold renewed by keep-alive is re-filed when its earlier end comes due: the key stays leased until the true end", () => {
+      const clock = new ManualClock();
+      const t0 = clock.now();
+      const p = pool(clock);
+      const { keyId } = p.create();
+      const held = p.acquire(); // hold ends at t0 + 300
+      clock.set(t0 + 200);
+      p.keepAlive(keyId, held.lease as number); // hold ends at t0 + 500
+      expect(p.nextRelease()).to.equal(t0 + 300);
+      clock.set(t0 + 300);
+      expectKind(() => p.acquire(), "no_available_key"); // the early entry is re-filed on the way, not applied
+      expect(p.nextRelease()).to.equal(t0 + 500);
+      clock.set(t0 + 499);
+      expect(p.get(keyId).state).to.equal("leased");
+      clock.set(t0 + 500);
+      expect(p.acquire().keyId).to.equal(keyId);
     });
 
     it("applies nothing before a deadline and returns 0", () => {
@@ -187,6 +225,27 @@ describe("KeyPool", () => {
       clock.advance(1000);
       expect(p.expireDue(4)).to.equal(4);
       expect(p.nextDeadline()).to.equal(clock.now() - 1000 - 10 + 4 + 1000);
+    });
+
+    it("create at capacity re-files at most a budget of early entries, then refuses; the sweeper's slices make room", () => {
+      const clock = new ManualClock();
+      const t0 = clock.now();
+      const p = new KeyPool(clock, { ...SETTINGS, maxKeys: 5, deadlineBudget: 3 });
+      const kept = [p.create(), p.create(), p.create()]; // filed at t0 + 1000
+      clock.set(t0 + 1);
+      const doomed = p.create(); // expires at t0 + 1001
+      clock.set(t0 + 2);
+      p.create(); // expires at t0 + 1002
+      clock.set(t0 + 500);
+      for (const { keyId } of kept) p.keepAlive(keyId); // now expire at t0 + 1500, still filed at t0 + 1000
+      clock.set(t0 + 1001);
+      expectKind(() => p.create(), "capacity_exhausted"); // three re-filings spent the budget before `doomed`
+      expect(p.size).to.equal(5);
+      const room = p.create(); // the re-filed entries now sit at t0 + 1500: `doomed` is next, and expired
+      expect(p.size).to.equal(5);
+      expectKind(() => p.get(doomed.keyId), "not_found");
+      expect(p.get(room.keyId).expiresAt).to.equal(t0 + 2001);
+      for (const { keyId } of kept) expect(p.get(keyId).expiresAt).to.equal(t0 + 1500);
     });
 
     it("refuses a budget that is not a whole number of at least 1", () => {

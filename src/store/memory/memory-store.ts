@@ -188,9 +188,9 @@ export class MemoryStore implements KeyStore {
       // release storm held up all I/O for 200 ms and more so. A call whose turn has spent
       // the budget draws among the keys available already (or answers CATCHING_UP, and
       // tries again next turn with a full one).
-      const before = this.pool.deadlinesApplied;
+      const before = this.pool.deadlineWork;
       const result = attempt(Math.max(0, this.budget - this.turnWork));
-      this.spendInTurn(this.pool.deadlinesApplied - before);
+      this.spendInTurn(this.pool.deadlineWork - before);
       if (result !== CATCHING_UP) return result;
       this.sweeper.poke();
       await yieldToEventLoop();
