@@ -8,7 +8,11 @@
  * the hottest functions. The difference between service and baseline is what the
  * service adds per call.
  *
- *   npm run bench:profile -- [--workload Get|KeepAlive|Create|Acquire+Release] [--rest] [--seconds N] [--top N] [--keep]
+ *   npm run bench:profile -- [--workload Get|KeepAlive|Create|Acquire+Release] [--rest] [--redis] [--seconds N] [--top N] [--keep]
+ *
+ * With --redis, the service on the Redis store (its own redis-server, on the load CPU) is
+ * profiled beside the same service on the memory store instead of a bare baseline: where
+ * the Redis store's extra time per call goes.
  *
  * Only the load's last seconds are summarized (the service's fill of the pool before is not).
  */
@@ -23,6 +27,7 @@ import { settingsFor } from "./load/settings";
 import { h2load, wrk } from "./load/tools";
 import { grpcFrame, grpcWorkloads, restWorkloads } from "./load/workloads";
 import { liveKey } from "./load/memory";
+import { startBenchRedis } from "./load/redis";
 import { summarize } from "./profile-summary";
 
 const argv = process.argv.slice(2);
@@ -35,6 +40,7 @@ const workloadName = value("--workload") ?? "Get";
 const seconds = Number(value("--seconds") ?? 8);
 const top = Number(value("--top") ?? 15);
 const keep = argv.includes("--keep");
+const onRedis = argv.includes("--redis");
 
 async function profileTarget(name: string, command: readonly string[], dir: string, env: Readonly<Record<string, string>>, cpu: number): Promise<{ target: Target; profileDir: string }> {
   const profileDir = join(dir, name.replace(/\W+/g, "-"));
@@ -48,16 +54,20 @@ async function main(): Promise<void> {
   buildService(false);
   const settings = settingsFor(false, dir, {});
   const env = { HOST: "127.0.0.1", GRPC_PORT: "0", PORT: "0", LOG_LEVEL: "warn", MAX_KEYS: "100000000", KEY_TTL: "1h", BLOCK_TTL: "2s" };
+  const redis = onRedis ? await startBenchRedis(1) : undefined;
   const runs = [
     { name: "service", command: ["dist/src/main.js"], env },
-    { name: rest ? "bare node:http" : "bare grpc-js", command: [compiledServer("bench/load/baselines.ts"), rest ? "node" : "grpc"], env: {} },
+    redis === undefined
+      ? { name: rest ? "bare node:http" : "bare grpc-js", command: [compiledServer("bench/load/baselines.ts"), rest ? "node" : "grpc"], env: {} }
+      : { name: "service on Redis", command: ["dist/src/main.js"], env: { ...env, STORE: "redis", REDIS_URL: redis.url, REDIS_PREFIX: "bench:" } },
   ];
   const report: string[] = [`bench:profile ${rest ? "REST" : "gRPC"} ${workloadName}, ${seconds} s each, ${pinned ? "server on CPU 0, load on CPU 1" : "no pinning"}`];
   try {
     for (const run of runs) {
       const { target, profileDir } = await profileTarget(run.name, run.command, dir, run.env, 0);
-      if (run.name === "service") await fillPool(target, 1e5, settings);
-      const keyId = run.name === "service" ? await liveKey(grpcOf(target)) : "bench-key";
+      const isService = run.name.startsWith("service");
+      if (isService) await fillPool(target, 1e5, settings);
+      const keyId = isService ? await liveKey(grpcOf(target)) : "bench-key";
       if (rest) {
         const workload = restWorkloads(keyId).find((w) => w.name === workloadName) ?? fail(`no REST workload ${workloadName}`);
         const result = await wrk({ baseUrl: httpOf(target), lua: workload.lua, connections: 64, seconds, cpu: 1, dir });

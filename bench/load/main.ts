@@ -11,6 +11,7 @@
  *                        Redis store: the Redis-vs-memory rows and the storms on Redis. STORE=redis alone selects redis.
  *   --storm KIND         expiry | release | capacity (repeatable; default all)
  *   --storm-store STORE  memory | redis (repeatable; default: both with the storm section, else redis with the redis section)
+ *   --no-storms          no storms at all (with --section redis: only the Redis-vs-memory rows)
  *   --transport NAME     grpc | rest: the memory section's rows of one transport only (default both)
  *   --auth               the service checks bearer tokens (AUTH_TOKENS_FILE) and every request carries one (memory section),
  *                        then the same service with tokens vs open, side by side (what the check costs)
@@ -86,7 +87,7 @@ function parseArgs(argv: readonly string[]): Options {
     json: value("--json"),
     sections,
     storms: storms.length > 0 ? storms : STORM_KINDS,
-    stormStores: stores.length > 0 ? stores : defaultStores,
+    stormStores: argv.includes("--no-storms") ? [] : stores.length > 0 ? stores : defaultStores,
     seconds: count("--seconds"),
     rounds: count("--rounds"),
     pin: !argv.includes("--no-pin"),

@@ -5,7 +5,7 @@
  * (INFO); and redis-benchmark EVALSHA of a trivial script as Redis's own
  * ceiling for one script call per operation on this machine.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { grpcRow, type Row } from "./compare";
@@ -32,8 +32,20 @@ export interface RedisCeiling {
   readonly requests: number;
 }
 
+/**
+ * CPU time per call, from /proc, over one counted run each: the service on memory, the
+ * service on Redis, and redis-server. On this two-core machine Redis shares the load
+ * generator's core, so a throughput ratio also measures that core; the service's own CPU
+ * per call says what the Redis store costs the service, whatever the machine.
+ */
+export interface CpuPerCall {
+  readonly memoryServiceUs: number;
+  readonly redisServiceUs: number;
+  readonly redisServerUs: number;
+}
+
 export interface RedisSection {
-  readonly rows: readonly { readonly row: Row; readonly roundTrips: RoundTrips }[];
+  readonly rows: readonly { readonly row: Row; readonly roundTrips: RoundTrips; readonly cpu: CpuPerCall }[];
   readonly ceiling: RedisCeiling;
 }
 
@@ -75,13 +87,17 @@ export async function redisSection(settings: Settings, log: (line: string) => vo
     await Promise.all([fillPool(memory, settings.pool, settings), fillPool(onRedis, settings.pool, settings)]);
     const memoryWorkloads = grpcWorkloads(await liveKey(grpcOf(memory)));
     const redisWorkloads = grpcWorkloads(await liveKey(grpcOf(onRedis)));
-    const rows: { row: Row; roundTrips: RoundTrips }[] = [];
+    const rows: { row: Row; roundTrips: RoundTrips; cpu: CpuPerCall }[] = [];
+    const redisPid = Number(/process_id:(\d+)/.exec(await admin.info("server"))?.[1]);
     for (const [index, workload] of redisWorkloads.entries()) {
       log(`redis: gRPC ${workload.name}`);
+      const memoryWorkload = memoryWorkloads[index] as GrpcWorkload;
       const roundTrips = await countRoundTrips(admin, onRedis, workload, settings);
       // A = redis, B = memory: the row's ratio is then redis ÷ memory.
-      const row = await grpcRow([workload, memoryWorkloads[index] as GrpcWorkload], [onRedis, memory], settings, settings.pool);
-      rows.push({ row, roundTrips });
+      const row = await grpcRow([workload, memoryWorkload], [onRedis, memory], settings, settings.pool);
+      const [memoryService] = await cpuPerCall(memory, memoryWorkload, [], settings);
+      const [redisService, redisServer] = await cpuPerCall(onRedis, workload, [redisPid], settings);
+      rows.push({ row, roundTrips, cpu: { memoryServiceUs: memoryService as number, redisServiceUs: redisService as number, redisServerUs: redisServer as number } });
     }
     log("redis: redis-benchmark EVALSHA");
     const ceiling = await evalshaCeiling(admin, redis.port, settings);
@@ -113,6 +129,37 @@ async function countRoundTrips(admin: Redis, target: Target, workload: GrpcWorkl
   // The INFO that took `before` is counted in `after`: one command that is not the service's.
   return { evalshaPerOp: (after.evalsha - before.evalsha) / calls, commandsPerOp: (after.total - before.total - 1) / calls };
 }
+
+/** CPU µs per call of the target's process and of `others`, over a counted run at the rows' concurrency. */
+async function cpuPerCall(target: Target, workload: GrpcWorkload, others: readonly number[], settings: Settings): Promise<number[]> {
+  const calls = settings.smoke ? 500 : 30_000;
+  const bodyFile = join(settings.dir, "cpu-per-call.bin");
+  writeFileSync(bodyFile, grpcFrame(workload.message));
+  const pids = [target.process.child.pid as number, ...others];
+  const before = pids.map(cpuSeconds);
+  const { result } = await h2load({
+    urls: workload.methods.map((method) => `http://${grpcOf(target)}${method}`),
+    bodyFile,
+    clients: settings.h2load.clients,
+    streams: settings.h2load.streams,
+    seconds: 120,
+    count: calls,
+    cpu: settings.loadCpu,
+    dir: settings.dir,
+  });
+  if (result.errors > 0 || result.requests < calls) throw new Error(`${target.name}: ${result.errors} errors, ${result.requests} of ${calls} calls in the CPU-per-call run`);
+  return pids.map((pid, i) => ((cpuSeconds(pid) - (before[i] as number)) * 1e6) / calls);
+}
+
+/** User + system CPU seconds a process has used (Linux /proc; clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // after "pid (comm) ": state, ppid, …
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS = 100;
 
 async function commandCounts(admin: Redis): Promise<{ evalsha: number; total: number }> {
   const stats = await admin.info("commandstats");

@@ -75,6 +75,15 @@ export function redisTable(section: RedisSection): string[] {
       `${l(row.workload, 16)}${r(memory.rps, 13)}${r(memory.p99Ms, 8, 2)}${r(redis.rps, 13)}${r(redis.p50Ms, 8, 2)}${r(redis.p99Ms, 8, 2)}${r(row.ratio, 10, 2)}${r(row.pairedRatio, 8, 2)}${r(roundTrips.evalshaPerOp, 11, 2)}${r(roundTrips.commandsPerOp, 9, 2)}`,
     );
   }
+  lines.push(
+    `CPU per call (µs, /proc, one counted run each): the service on memory, the service on Redis, redis-server; on two cores Redis shares the load generator's`,
+    `${l("workload", 16)}${"memory svc".padStart(11)}${"redis svc".padStart(11)}${"redis-server".padStart(13)}${"svc mem/redis".padStart(15)}`,
+  );
+  for (const { row, cpu } of section.rows) {
+    lines.push(
+      `${l(row.workload, 16)}${r(cpu.memoryServiceUs, 11, 1)}${r(cpu.redisServiceUs, 11, 1)}${r(cpu.redisServerUs, 13, 1)}${r(cpu.memoryServiceUs / cpu.redisServiceUs, 15, 2)}`,
+    );
+  }
   const c = section.ceiling;
   lines.push(
     `redis-benchmark EVALSHA ("return 1", -c ${c.clients} -n ${c.requests}): ${c.rps.toFixed(0)} req/s, p50 ${c.p50Ms.toFixed(2)} ms, p99 ${c.p99Ms.toFixed(2)} ms: Redis's own ceiling for one script call`,

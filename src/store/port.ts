@@ -76,7 +76,11 @@ export interface KeyStore {
    * not make is invalid_argument. `nextPageToken` is "" on the last page.
    */
   list(pageToken: string, pageSize: number, state?: KeyState): Promise<{ readonly records: readonly KeyRecord[]; readonly nextPageToken: string }>;
-  /** The earliest end of a lease or cooldown (ms since the epoch; +Infinity: none): when a key may free itself. */
+  /**
+   * The earliest end of a lease or cooldown (ms since the epoch; +Infinity: none): when a key
+   * may free itself. Never later than the true one; the memory store may answer an earlier
+   * instant for a hold renewed since it was filed, and an Acquire then re-files it.
+   */
   nextRelease(): Promise<number>;
   /**
    * Calls `listener` when a key may have become available (created, released, a lease or

@@ -78,7 +78,7 @@ export class RedisEventFeed implements EventFeed {
    */
   private follow(): void {
     // Its own timeout: a blocking read legitimately takes BLOCK_MS.
-    const reader = this.redis.duplicate({ commandTimeout: BLOCK_MS + 2000 });
+    const reader = this.redis.duplicate({ commandTimeout: BLOCK_MS + 2000, enableAutoPipelining: false });
     reader.on("error", () => undefined); // a broken connection shows as a failed read, below
     this.reader = reader;
     void (async () => {
