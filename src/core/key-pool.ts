@@ -124,7 +124,7 @@ export class KeyPool {
   private readonly budget: number;
   /**
    * Deadline work done so far, by any call (a count that only grows): passed deadlines
-   * applied, and early heap entries re-filed (see `fileDeadline`). What a call cost in
+   * applied, and early heap entries re-filed (see `fileLater`). What a call cost in
    * deadline work is the difference across it.
    */
   deadlineWork = 0;
