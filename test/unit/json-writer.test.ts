@@ -49,6 +49,11 @@ describe("jsonWriter (protojson text, compiled per schema)", () => {
     expect(write(1_796_004_800n, 123_000_000)).to.equal('{"at":"2026-11-30T02:13:20.123Z","ttl":null}');
     expect(write(1_796_004_800n, 1_000)).to.equal('{"at":"2026-11-30T02:13:20.000001Z","ttl":null}');
     expect(write(-62_135_596_800n, 0)).to.equal('{"at":"0001-01-01T00:00:00Z","ttl":null}');
+    // The same second again (a cache hit), other milliseconds; a second 64 s on (the same cache line, another second).
+    expect(write(1_796_004_800n, 7_000_000)).to.equal('{"at":"2026-11-30T02:13:20.007Z","ttl":null}');
+    expect(write(1_796_004_800n, 0)).to.equal('{"at":"2026-11-30T02:13:20Z","ttl":null}');
+    expect(write(1_796_004_864n, 40_000_000)).to.equal('{"at":"2026-11-30T02:14:24.040Z","ttl":null}');
+    expect(write(-1n, 999_000_000)).to.equal('{"at":"1969-12-31T23:59:59.999Z","ttl":null}');
     expect(() => write(253_402_300_800n, 0)).to.throw(); // past 9999-12-31: protojson has no spelling for it
     const duration = (seconds: bigint, nanos: number): string => jsonWriter(TimestampHolder)(create(TimestampHolder, { ttl: create(DurationSchema, { seconds, nanos }) } as never));
     expect(duration(300n, 0)).to.equal('{"at":null,"ttl":"300s"}');
