@@ -20,8 +20,13 @@ export interface CallContext {
   readonly authorization: string | undefined;
   /** The caller's end of the call: its address, and whether it is still there. */
   readonly remote: CallRemote;
-  /** Who called, once the authentication step has run with tokens configured. */
-  readonly caller?: Caller;
+  /**
+   * Who called, once the authentication step has run with tokens configured. Every
+   * transport sets it (undefined) when it makes the context, last: the step's copy with a
+   * caller then has the same shape, so the steps and handlers that read the context see
+   * one shape, not two (with tokens, two shapes cost REST calls a sixth of their speed).
+   */
+  readonly caller: Caller | undefined;
 }
 
 /**

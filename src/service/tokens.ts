@@ -9,9 +9,11 @@ export interface Caller {
   readonly role: Role;
 }
 
-interface TokenEntry extends Caller {
+interface TokenEntry {
   /** SHA-256 of the token: the token itself is never kept. */
   readonly digest: Buffer;
+  /** Who the token names, made once: every call it authenticates shares it. */
+  readonly caller: Caller;
 }
 
 /** A line of the tokens file that cannot be read: the message names its line number. */
@@ -50,7 +52,7 @@ export class TokenSet {
       const caller = name ?? `token-${fingerprint(token)}`;
       if (names.has(caller)) throw new TokensFileError(`${where}: the name ${caller} is taken by another token`);
       names.add(caller);
-      entries.push({ role: role as Role, name: caller, digest });
+      entries.push({ digest, caller: Object.freeze({ role: role as Role, name: caller }) });
     }
     if (entries.length === 0) throw new TokensFileError("no token in the file: it would refuse every call");
     return new TokenSet(entries);
@@ -71,7 +73,7 @@ export class TokenSet {
     const digest = sha256(token);
     let found: TokenEntry | undefined;
     for (const entry of this.entries) if (timingSafeEqual(entry.digest, digest)) found = entry;
-    return found === undefined ? undefined : { name: found.name, role: found.role };
+    return found?.caller;
   }
 }
 

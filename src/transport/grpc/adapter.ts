@@ -73,6 +73,7 @@ function contextOf(call: AnyServerCall, method: BoundUnary | BoundStream): CallC
     transport: "grpc",
     requestId,
     authorization: typeof authorization === "string" ? authorization : undefined,
+    caller: undefined,
   };
 }
 

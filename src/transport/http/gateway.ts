@@ -106,6 +106,7 @@ export class Gateway {
       transport: "http",
       requestId,
       authorization: header(request.headers, "authorization"),
+      caller: undefined,
     };
     try {
       // A route that takes no body ignores one, as grpc-gateway does.
