@@ -8,11 +8,12 @@
  * the hottest functions. The difference between service and baseline is what the
  * service adds per call.
  *
- *   npm run bench:profile -- [--workload Get|KeepAlive|Create|Acquire+Release] [--rest] [--redis] [--seconds N] [--top N] [--keep]
+ *   npm run bench:profile -- [--workload Get|KeepAlive|Create|Acquire+Release] [--rest] [--redis] [--auth] [--seconds N] [--top N] [--keep]
  *
  * With --redis, the service on the Redis store (its own redis-server, on the load CPU) is
  * profiled beside the same service on the memory store instead of a bare baseline: where
- * the Redis store's extra time per call goes.
+ * the Redis store's extra time per call goes. With --auth the service checks bearer tokens
+ * and every request carries one (as bench:load --auth).
  *
  * Only the load's last seconds are summarized (the service's fill of the pool before is not).
  */
@@ -26,6 +27,7 @@ import { JsonProcess, launch, setPinning, stopAll } from "./load/procs";
 import { settingsFor } from "./load/settings";
 import { h2load, wrk } from "./load/tools";
 import { grpcFrame, grpcWorkloads, restWorkloads } from "./load/workloads";
+import { enableAuth } from "./load/auth";
 import { liveKey } from "./load/memory";
 import { startBenchRedis } from "./load/redis";
 import { summarize } from "./profile-summary";
@@ -41,6 +43,7 @@ const seconds = Number(value("--seconds") ?? 8);
 const top = Number(value("--top") ?? 15);
 const keep = argv.includes("--keep");
 const onRedis = argv.includes("--redis");
+const withAuth = argv.includes("--auth");
 
 async function profileTarget(name: string, command: readonly string[], dir: string, env: Readonly<Record<string, string>>, cpu: number): Promise<{ target: Target; profileDir: string }> {
   const profileDir = join(dir, name.replace(/\W+/g, "-"));
@@ -53,7 +56,16 @@ async function main(): Promise<void> {
   const pinned = setPinning(true);
   buildService(false);
   const settings = settingsFor(false, dir, {});
-  const env = { HOST: "127.0.0.1", GRPC_PORT: "0", PORT: "0", LOG_LEVEL: "warn", MAX_KEYS: "100000000", KEY_TTL: "1h", BLOCK_TTL: "2s" };
+  const env = {
+    HOST: "127.0.0.1",
+    GRPC_PORT: "0",
+    PORT: "0",
+    LOG_LEVEL: "warn",
+    MAX_KEYS: "100000000",
+    KEY_TTL: "1h",
+    BLOCK_TTL: "2s",
+    ...(withAuth ? enableAuth(dir) : {}),
+  };
   const redis = onRedis ? await startBenchRedis(1) : undefined;
   const runs = [
     { name: "service", command: ["dist/src/main.js"], env },

@@ -171,7 +171,7 @@ export class MemoryStore implements KeyStore {
     this.appended.signal();
     if (FREEING.has(event.type)) this.freed.signal();
     if (this.listeners.length === 0) return;
-    const reported: StoreKeyEvent = this.actor !== undefined && CALLER_MADE_EVENTS.has(event.type) ? { ...event, by: this.actor } : event;
+    const reported: StoreKeyEvent = this.actor !== undefined && CALLER_MADE_EVENTS.has(event.type) ? withCaller(event, this.actor) : event;
     for (const listener of this.listeners) listener(reported);
   }
 
@@ -196,4 +196,13 @@ export class MemoryStore implements KeyStore {
       await yieldToEventLoop();
     }
   }
+}
+
+/**
+ * The event with its caller's name, built field by field: a spread of events of two shapes
+ * (with a lease and without) took V8's slow path, 3.5% of a REST call with tokens.
+ */
+function withCaller(event: KeyEvent, by: string): StoreKeyEvent {
+  const { type, keyId, at, lease } = event;
+  return lease === undefined ? { type, keyId, at, by } : { type, keyId, at, lease, by };
 }
