@@ -75,7 +75,7 @@ class Model {
     this.outcomes[id] = "cancelled";
   }
 
-  /** Moves time to `to`: cooldown ends and waiters' deadlines, in time order (never on one ms: parity). */
+  /** Moves time to `to`: cooldown ends and waiters' deadlines, in time order (cooldowns and deadlines never share a ms: parity). */
   advance(from: number, to: number): void {
     for (;;) {
       const nextCool = Math.min(...this.cooling.filter((end) => end > from));
@@ -83,8 +83,10 @@ class Model {
       const next = Math.min(nextCool, nextDeadline);
       if (next > to) return;
       if (next === nextCool) {
+        // Every cooldown ending on this ms frees its key (two releases with one cooldown at one instant end together).
+        const ending = this.cooling.filter((end) => end === next).length;
         this.cooling = this.cooling.filter((end) => end !== next);
-        this.free();
+        this.free(ending);
       } else {
         const gone = this.queue.filter((waiter) => waiter.deadline === next);
         this.queue = this.queue.filter((waiter) => waiter.deadline !== next);
