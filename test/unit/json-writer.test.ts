@@ -13,6 +13,7 @@ import {
 } from "@bufbuild/protobuf";
 import {
   DurationSchema,
+  FeatureSet_FieldPresence,
   FieldDescriptorProto_Label as Label,
   FieldDescriptorProto_Type as Type,
   FileDescriptorProtoSchema,
@@ -193,8 +194,10 @@ function arbitraryMessage(schema: DescMessage, depth: number): fc.Arbitrary<Mess
       continue;
     }
     const value = fieldArbitrary(field, depth);
-    // Presence 2 is implicit (always written), 3 proto2's required (protobuf-es refuses to write it unset).
-    const mayBeUnset = field.presence !== 3 && (field.fieldKind === "message" || (field.fieldKind !== "list" && field.fieldKind !== "map" && field.presence !== 2));
+    // Implicit presence is always written; proto2's required cannot be written unset (protobuf-es refuses).
+    const { IMPLICIT, LEGACY_REQUIRED } = FeatureSet_FieldPresence;
+    const mayBeUnset =
+      field.presence !== LEGACY_REQUIRED && (field.fieldKind === "message" || (field.fieldKind !== "list" && field.fieldKind !== "map" && field.presence !== IMPLICIT));
     parts[field.localName] = mayBeUnset ? fc.option(value, { nil: undefined }) : value;
   }
   return fc.record(parts).map((init) => create(schema, init as never));

@@ -1,5 +1,5 @@
 import { type DescEnum, type DescField, type DescMessage, type Message, ScalarType, toJson } from "@bufbuild/protobuf";
-import { type Duration, DurationSchema, type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
+import { type Duration, DurationSchema, FeatureSet_FieldPresence, type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
 
 /**
  * A message's protojson text, compiled once per schema: what protobuf-es's `toJson`
@@ -60,12 +60,9 @@ function fieldReader(field: DescField): (message: Message) => unknown {
   }
   // Explicit presence (proto2, proto3 optional, messages): protobuf-es keeps defaults on the
   // prototype, so only an own property is a set value (as its reflect API's isFieldSet reads it).
-  if (field.presence !== IMPLICIT) return (message) => (Object.hasOwn(message, name) ? (message as unknown as Readonly<Record<string, unknown>>)[name] : undefined);
+  if (field.presence !== FeatureSet_FieldPresence.IMPLICIT) return (message) => (Object.hasOwn(message, name) ? (message as unknown as Readonly<Record<string, unknown>>)[name] : undefined);
   return (message) => (message as unknown as Readonly<Record<string, unknown>>)[name];
 }
-
-/** FeatureSet.FieldPresence.IMPLICIT: proto3's plain scalars, lists and maps, always written. */
-const IMPLICIT = 2;
 
 function compileMessage(schema: DescMessage): JsonWriter {
   const fields = schema.fields.map((field) => ({ read: fieldReader(field), key: `${JSON.stringify(field.jsonName)}:`, write: valueWriter(field) }));
