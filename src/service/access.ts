@@ -29,7 +29,7 @@ export function requiredRoles(services: readonly DescService[]): ReadonlyMap<str
 export function authenticate(tokens: TokenSet | undefined, roles: ReadonlyMap<string, Role>): CallStep {
   return (request, context, next) => {
     if (tokens === undefined) return next(request, context);
-    const caller = tokens.authenticate(context.authorization);
+    const caller = tokens.authenticate(context.authorization, context.remote.connection);
     if (caller === undefined) return Promise.reject(new CallError(Code.UNAUTHENTICATED, "a valid bearer token is required"));
     if (caller.role !== "admin" && (roles.get(context.method) ?? "admin") === "admin") {
       return Promise.reject(new CallError(Code.PERMISSION_DENIED, `the ${caller.role} role may not call this method`));

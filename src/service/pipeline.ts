@@ -38,6 +38,12 @@ export interface CallContext {
 export interface CallRemote {
   /** The caller's network address, without the port. */
   readonly address: string;
+  /**
+   * Names the caller's connection while it is open (peer address and port), or undefined
+   * where connections cannot be told apart (a Unix socket, an in-process call). The
+   * authentication step remembers per connection the header it last accepted.
+   */
+  readonly connection: string | undefined;
   /** True once the caller has cancelled or disconnected. Cheap: makes no signal. */
   readonly cancelled: boolean;
   /** Aborts when the caller cancels or disconnects (a waiting Acquire stops waiting); made on first use. */
@@ -53,6 +59,7 @@ export abstract class OnDemandRemote implements CallRemote {
   private controller: AbortController | undefined;
 
   abstract get address(): string;
+  abstract get connection(): string | undefined;
   abstract get cancelled(): boolean;
 
   /** Calls `gone` once, when the caller cancels or disconnects. */
@@ -73,6 +80,7 @@ export abstract class OnDemandRemote implements CallRemote {
 export function remoteOf(signal: AbortSignal, address: string): CallRemote {
   return {
     address,
+    connection: undefined,
     signal,
     get cancelled() {
       return signal.aborted;

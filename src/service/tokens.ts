@@ -21,7 +21,18 @@ export class TokensFileError extends Error {
   override readonly name = "TokensFileError";
 }
 
+/** What one connection last authenticated with: the whole `authorization` value, and the caller it named. */
+interface Remembered {
+  readonly header: string;
+  readonly caller: Caller;
+}
+
 const ROLES: readonly Role[] = ["client", "admin"];
+/**
+ * Most connections whose last accepted header is remembered at once; past it, the longest
+ * remembered is forgotten (its next call is hashed again). A few dozen bytes each.
+ */
+export const REMEMBERED_CONNECTIONS = 4096;
 /** At least 16 characters of token: shorter ones are guessable. */
 const MIN_TOKEN_LENGTH = 16;
 
@@ -32,6 +43,9 @@ const MIN_TOKEN_LENGTH = 16;
  * metrics show.
  */
 export class TokenSet {
+  /** Per open connection (its peer address and port), the header it last authenticated with. */
+  private readonly remembered = new Map<string, Remembered>();
+
   private constructor(private readonly entries: readonly TokenEntry[]) {}
 
   static parse(text: string): TokenSet {
@@ -62,19 +76,58 @@ export class TokenSet {
     return this.entries.length;
   }
 
+  /** How many connections' last accepted headers are remembered (at most REMEMBERED_CONNECTIONS). */
+  get rememberedConnections(): number {
+    return this.remembered.size;
+  }
+
   /**
    * The caller an `authorization` value (`Bearer <token>`) names, or undefined.
    * Every entry is compared, in constant time, whichever matches: the time taken
    * says nothing about which token, or how much of one, was right.
+   *
+   * `connection` names the caller's connection while it is open (peer address and port).
+   * A connection's workers send the same header on every call, and the SHA-256 was the
+   * check's whole cost (2.4–3.6 µs a call under load, 6% of a REST call), so the header a
+   * connection last authenticated with is remembered and a call that repeats it is
+   * compared with it, in constant time, instead of hashed. That holds no secret the
+   * connection does not already hold (HTTP/2's header table keeps the same value for the
+   * connection's life), and the comparison tells a caller only whether its header is the
+   * one accepted last on its connection, which the call's answer tells anyway. Only
+   * accepted headers are remembered.
    */
-  authenticate(authorization: string | undefined): Caller | undefined {
+  authenticate(authorization: string | undefined, connection?: string): Caller | undefined {
+    if (authorization === undefined) return undefined;
+    const remembered = connection === undefined ? undefined : this.remembered.get(connection);
+    if (remembered !== undefined && sameInConstantTime(authorization, remembered.header)) return remembered.caller;
     const token = bearerToken(authorization);
     if (token === undefined) return undefined;
     const digest = sha256(token);
     let found: TokenEntry | undefined;
     for (const entry of this.entries) if (timingSafeEqual(entry.digest, digest)) found = entry;
+    if (found !== undefined && connection !== undefined) this.remember(connection, authorization, found.caller);
     return found?.caller;
   }
+
+  private remember(connection: string, header: string, caller: Caller): void {
+    if (!this.remembered.has(connection) && this.remembered.size >= REMEMBERED_CONNECTIONS) {
+      const oldest = this.remembered.keys().next();
+      if (oldest.done !== true) this.remembered.delete(oldest.value);
+    }
+    this.remembered.set(connection, { header, caller });
+  }
+}
+
+/**
+ * Whether two texts are equal, in a time that depends on their lengths only: every
+ * character is compared, none stops the loop. `timingSafeEqual` does this for Buffers, but
+ * making them took most of what skipping the SHA-256 saves (a remembered header checked
+ * in 0.99 µs with Buffers, 0.30 µs with this loop, 3.1 µs hashed, measured side by side).
+ */
+function sameInConstantTime(given: string, known: string): boolean {
+  let difference = given.length ^ known.length;
+  for (let i = 0; i < given.length; i += 1) difference |= given.charCodeAt(i) ^ (known.charCodeAt(i) | 0);
+  return difference === 0;
 }
 
 /** The token of `Bearer <token>` (the scheme is case-insensitive), or undefined. */

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
@@ -68,6 +69,18 @@ describe("security: tokens, roles, rate limit, key-activity log", function () {
       expect(await codeOf(asAdmin.get({ keyId }))).to.equal(Code.NOT_FOUND);
     });
 
+    it("judges every call on one connection by its own token, whatever the connection sent before", async () => {
+      const as = (authorization: string): { metadata: Record<string, string> } => ({ metadata: { authorization } });
+      // h.client is one channel: one HTTP/2 connection carries every call below.
+      expect((await h.client.create({}, as(`Bearer ${ADMIN_TOKEN}`))).keyId).to.be.a("string");
+      expect(await codeOf(h.client.create({}, as(`Bearer ${CLIENT_TOKEN}`)))).to.equal(Code.PERMISSION_DENIED);
+      expect(await codeOf(h.client.create({}, as(`Bearer ${ADMIN_TOKEN}x`)))).to.equal(Code.UNAUTHENTICATED);
+      expect(await codeOf(h.client.create({}))).to.equal(Code.UNAUTHENTICATED);
+      expect((await h.client.create({}, as(`Bearer ${ADMIN_TOKEN}`))).keyId).to.be.a("string");
+      expect((await h.client.acquire({}, as(`Bearer ${CLIENT_TOKEN}`))).keyId).to.be.a("string");
+      expect(await codeOf(h.client.delete({ keyId: "k" }, as(`Bearer ${CLIENT_TOKEN}`)))).to.equal(Code.PERMISSION_DENIED);
+    });
+
     it("keeps health open without a token", async () => {
       const Health = makeGenericClientConstructor(healthService, "Health");
       const health = new Health(h.app.grpcAddress, credentials.createInsecure()) as unknown as {
@@ -99,6 +112,35 @@ describe("security: tokens, roles, rate limit, key-activity log", function () {
       expect((await rest("PUT", `/keys/${keyId}`, CLIENT_TOKEN)).status).to.equal(200);
       expect((await rest("DELETE", `/keys/${keyId}`, CLIENT_TOKEN)).status).to.equal(403);
       expect((await rest("DELETE", `/keys/${keyId}`, ADMIN_TOKEN)).status).to.equal(200);
+    });
+
+    it("judges every call on one kept-alive connection by its own header, whatever the connection sent before", async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      let connections = 0;
+      const connect = agent.createConnection.bind(agent);
+      agent.createConnection = (options, callback) => {
+        connections += 1;
+        return connect(options, callback);
+      };
+      const call = async (method: string, path: string, authorization?: string): Promise<number> =>
+        (await httpRequest(h.app.httpAddress, path, { method, agent, headers: authorization === undefined ? {} : { authorization } })).status;
+      try {
+        const sequence: [string, string, string | undefined, number][] = [
+          ["POST", "/keys", `Bearer ${ADMIN_TOKEN}`, 201],
+          ["POST", "/keys", `Bearer ${CLIENT_TOKEN}`, 403],
+          ["POST", "/keys", `Bearer ${ADMIN_TOKEN}`, 201],
+          ["POST", "/keys", `Bearer ${ADMIN_TOKEN}x`, 401],
+          ["POST", "/keys", `Bearer ${ADMIN_TOKEN.slice(0, -1)}`, 401],
+          ["POST", "/keys", undefined, 401],
+          ["POST", "/keys", `bearer ${ADMIN_TOKEN}`, 201],
+          ["GET", "/keys", `Bearer ${CLIENT_TOKEN}`, 200],
+          ["POST", "/keys", `Bearer ${CLIENT_TOKEN}`, 403],
+        ];
+        for (const [method, path, authorization, status] of sequence) expect(await call(method, path, authorization), `${method} ${authorization}`).to.equal(status);
+        expect(connections).to.equal(1);
+      } finally {
+        agent.destroy();
+      }
     });
 
     it("keeps /healthz, /openapi.json and /metrics open; OpenAPI declares the bearer scheme", async () => {

@@ -92,6 +92,11 @@ class GrpcRemote extends OnDemandRemote {
     return addressOf(this.call.getPeer());
   }
 
+  get connection(): string | undefined {
+    const peer = this.call.getPeer(); // "address:port" of the HTTP/2 session's socket, "unknown" without one
+    return peer === "unknown" ? undefined : peer;
+  }
+
   get cancelled(): boolean {
     return this.call.cancelled;
   }

@@ -94,6 +94,11 @@ class HttpRemote extends OnDemandRemote {
     return this.req.socket.remoteAddress ?? "unknown";
   }
 
+  get connection(): string | undefined {
+    const { remoteAddress, remotePort } = this.req.socket;
+    return remoteAddress === undefined || remotePort === undefined ? undefined : `${remoteAddress}:${remotePort}`;
+  }
+
   get cancelled(): boolean {
     return this.res.destroyed && !this.res.writableFinished;
   }
