@@ -1,14 +1,14 @@
-import { create } from "@bufbuild/protobuf";
-import { type Duration, durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { Duration } from "@bufbuild/protobuf/wkt";
 import { DomainError } from "../core/errors";
 import { checkKeyId, MAX_KEY_ID_LENGTH } from "../core/key-id";
 import type { KeyRecord, KeyState as PoolKeyState } from "../core/key-pool";
-import { type GetResponse, GetResponseSchema, KeyState, TokenService } from "../generated/tokens/v1/tokens_pb";
+import { type AcquireResponse, type CreateResponse, type GetResponse, type KeepAliveResponse, KeyState, TokenService } from "../generated/tokens/v1/tokens_pb";
 import type { KeyStore } from "../store/port";
 import type { ServiceHandlers } from "./bind";
 import { CallError, Code, toCallError } from "./status";
 import type { Waiters } from "./waiters";
 import { streamEvents, type WatchLimits } from "./watch";
+import { durationOf, timestampOf } from "./wkt";
 
 /** What the handlers need beyond the store: the limits that are the service's to enforce. */
 export interface TokenServiceParts {
@@ -37,7 +37,7 @@ function whenAborted(signal: AbortSignal | undefined): { promise: Promise<typeof
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
 
-const timestampOrUnset = (ms: number | null) => (ms === null ? undefined : timestampFromMs(ms));
+const timestampOrUnset = (ms: number | null) => (ms === null ? undefined : timestampOf(ms));
 /**
  * A Duration a caller sent, as whole ms (undefined when unset); the store's rules
  * judge its value. Rounded up: deadlines are whole milliseconds, and a hold or
@@ -62,14 +62,21 @@ function describe(record: KeyRecord): Omit<GetResponse, "$typeName"> {
   return {
     isBlocked: record.state !== "available",
     blockedAt: timestampOrUnset(record.blockedAt),
-    createdAt: timestampFromMs(record.createdAt),
-    expiresAt: timestampFromMs(record.expiresAt),
+    createdAt: timestampOf(record.createdAt),
+    expiresAt: timestampOf(record.expiresAt),
     releaseAt: timestampOrUnset(record.releaseAt),
     state: STATE_OF[record.state],
-    ttl: durationFromMs(record.ttlMs),
-    ...(record.lease === null ? {} : { lease: BigInt(record.lease) }),
+    ttl: durationOf(record.ttlMs),
+    lease: record.lease === null ? undefined : BigInt(record.lease),
   };
 }
+
+/*
+ * The unary calls every worker makes answer whole messages (their $typeName set, every
+ * field written), so the binder's create() passes them through instead of copying an
+ * init object field by field (0.65 µs of a Get answer's 0.84, measured alone). The
+ * types make sure no field is left out.
+ */
 
 /** The RPCs over a store. Thin on purpose: the rules live in the store and the core. */
 export function tokenServiceHandlers(parts: TokenServiceParts): ServiceHandlers<typeof TokenService> {
@@ -77,16 +84,21 @@ export function tokenServiceHandlers(parts: TokenServiceParts): ServiceHandlers<
   return {
     create: async (request, context) => {
       const record = await store.create({ ttlMs: msOf(request.ttl), by: context.caller?.name });
-      return { keyId: record.keyId, expiresAt: timestampFromMs(record.expiresAt), ttl: durationFromMs(record.ttlMs) };
+      const answer: CreateResponse = { $typeName: "tokens.v1.CreateResponse", keyId: record.keyId, expiresAt: timestampOf(record.expiresAt), ttl: durationOf(record.ttlMs) };
+      return answer;
     },
     acquire: async (request, context) => {
       const waitMs = msOf(request.wait) ?? 0;
       if (waitMs < 0) throw new DomainError("invalid_argument", "wait must be a duration of 0 or more");
       const options = { blockTtlMs: msOf(request.blockTtl), by: context.caller?.name };
       const record = await waiters.acquire(options, Math.min(waitMs, parts.maxAcquireWaitMs), context.remote);
-      return { keyId: record.keyId, releaseAt: timestampOrUnset(record.releaseAt), lease: BigInt(record.lease ?? 0) };
+      const answer: AcquireResponse = { $typeName: "tokens.v1.AcquireResponse", keyId: record.keyId, releaseAt: timestampOrUnset(record.releaseAt), lease: BigInt(record.lease ?? 0) };
+      return answer;
     },
-    get: async (request) => create(GetResponseSchema, describe(await store.get(checkKeyId(request.keyId)))),
+    get: async (request) => {
+      const answer: GetResponse = { $typeName: "tokens.v1.GetResponse", ...describe(await store.get(checkKeyId(request.keyId))) };
+      return answer;
+    },
     delete: async (request, context) => {
       await store.delete(checkKeyId(request.keyId), { by: context.caller?.name });
       return {};
@@ -97,7 +109,8 @@ export function tokenServiceHandlers(parts: TokenServiceParts): ServiceHandlers<
     },
     keepAlive: async (request, context) => {
       const record = await store.keepAlive(checkKeyId(request.keyId), { lease: leaseOf(request.lease), by: context.caller?.name });
-      return { expiresAt: timestampFromMs(record.expiresAt), releaseAt: timestampOrUnset(record.releaseAt) };
+      const answer: KeepAliveResponse = { $typeName: "tokens.v1.KeepAliveResponse", expiresAt: timestampOf(record.expiresAt), releaseAt: timestampOrUnset(record.releaseAt) };
+      return answer;
     },
     keepAliveStream: async (requests, context, sink) => {
       // One answer per request, in order; a bad item is answered, never the end of the
@@ -141,7 +154,7 @@ export function tokenServiceHandlers(parts: TokenServiceParts): ServiceHandlers<
 async function keepAliveItem(store: KeyStore, keyId: string, lease: bigint | undefined, by: string | undefined) {
   try {
     const record = await store.keepAlive(checkKeyId(keyId), { lease: leaseOf(lease), by });
-    return { keyId, expiresAt: timestampFromMs(record.expiresAt), releaseAt: timestampOrUnset(record.releaseAt), code: 0, message: "" };
+    return { keyId, expiresAt: timestampOf(record.expiresAt), releaseAt: timestampOrUnset(record.releaseAt), code: 0, message: "" };
   } catch (error) {
     const failure = toCallError(error);
     return { keyId: keyId.length <= MAX_KEY_ID_LENGTH ? keyId : "", code: failure.code, message: failure.message };

@@ -1,10 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { DomainError } from "../core/errors";
 import { type KeyEventSchema, KeyEventType } from "../generated/tokens/v1/tokens_pb";
 import type { EventFeed, RevisionedEvent } from "../store/port";
 import type { ResponseSink } from "./bind";
 import { CallError, Code } from "./status";
+import { timestampOf } from "./wkt";
 
 /** Events read from the feed at a time: a watcher far behind catches up in bounded steps. */
 const BATCH = 256;
@@ -36,7 +36,7 @@ function keyEventOf(event: RevisionedEvent): MessageInitShape<typeof KeyEventSch
     revision: BigInt(event.revision),
     type: TYPE_OF[event.type],
     keyId: event.keyId,
-    at: timestampFromMs(event.at),
+    at: timestampOf(event.at),
     ...(event.lease === undefined ? {} : { lease: BigInt(event.lease) }),
   };
 }
