@@ -111,8 +111,10 @@ export class RouteMatcher {
   match(httpMethod: string, path: string): RouteMatch {
     if (!path.startsWith("/")) return NONE;
     const segments = path.slice(1).split("/");
-    const bucket = this.buckets.get((segments[0] as string).split(":")[0] as string);
-    const candidates = this.wildcard.length === 0 ? (bucket ?? []) : [...(bucket ?? []), ...this.wildcard];
+    const first = segments[0] as string;
+    const colon = first.indexOf(":"); // a custom verb ("/keys:list") is not part of the bucket's literal
+    const bucket = this.buckets.get(colon < 0 ? first : first.slice(0, colon));
+    const candidates = this.wildcard.length === 0 ? (bucket ?? NO_TEMPLATES) : [...(bucket ?? NO_TEMPLATES), ...this.wildcard];
     let allow: Set<string> | undefined;
     for (const group of candidates) {
       const variables = matchSegments(group.template, segments);
@@ -127,3 +129,4 @@ export class RouteMatcher {
 }
 
 const NONE: RouteMatch = { kind: "none" };
+const NO_TEMPLATES: readonly TemplateRoutes[] = [];

@@ -132,7 +132,7 @@ export function send(res: ServerResponse, response: GatewayResponse): void {
     return;
   }
   const headers: string[] = [];
-  for (const [name, value] of Object.entries(response.headers)) headers.push(name, value);
+  for (const name in response.headers) headers.push(name, response.headers[name] as string); // no entry arrays: this runs for every answer
   if (events === undefined) {
     headers.push("content-length", String(Buffer.byteLength(response.body)));
     res.writeHead(response.status, headers);
