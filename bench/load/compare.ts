@@ -9,6 +9,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { cpuSeconds } from "./cpu";
 import type { Settings } from "./settings";
 import { grpcOf, httpOf, type Target } from "./targets";
 import { h2load, type LoadResult, wrk } from "./tools";
@@ -26,6 +27,12 @@ export interface Row {
   readonly roundRatios: readonly number[];
   /** Median of roundRatios: the drift-resistant figure; `ratio` (best vs best) is the interference-resistant one. */
   readonly pairedRatio: number;
+  /**
+   * B's CPU per call ÷ A's, median over the rounds (/proc): the ratio the two servers' own
+   * costs give when each runs its core full. Unlike req/s, a load generator that cannot
+   * keep a fast server busy does not flatter it.
+   */
+  readonly cpuRatio: number;
   /** Further baselines measured in the same rounds, each against A. */
   readonly also: readonly Versus[];
   /** Anything that makes a figure doubtful (failed answers, a pool that may have run dry). */
@@ -37,6 +44,7 @@ export interface Versus {
   readonly ratio: number;
   readonly roundRatios: readonly number[];
   readonly pairedRatio: number;
+  readonly cpuRatio: number;
 }
 
 export interface Side {
@@ -47,6 +55,21 @@ export interface Side {
 }
 
 type Run = (seconds: number) => Promise<LoadResult>;
+
+/** A run with what the target's process spent of the CPU over it. */
+function withServerCpu(target: Target, run: Run): Run {
+  return async (seconds) => {
+    const pid = target.process.child.pid as number;
+    const before = cpuSeconds(pid);
+    const started = performance.now();
+    const result = await run(seconds);
+    const spent = cpuSeconds(pid) - before;
+    return { ...result, server: { cpuUsPerCall: (spent * 1e6) / result.requests, busy: spent / ((performance.now() - started) / 1000) } };
+  };
+}
+
+/** Below this share of its core during its best run, a baseline was held back by the load generator. */
+const GENERATOR_BOUND_BUSY = 0.85;
 
 /**
  * Every target's runs, in A B … Z, Z … B A rounds after one warm-up run each. The smoke
@@ -82,10 +105,27 @@ function row(workload: string, transport: Row["transport"], measures: string, ta
   const [a, b, ...more] = sides as [Side, Side, ...Side[]];
   const versus = (side: Side): Versus => {
     const roundRatios = a.runs.map((run, i) => run.rps / (side.runs[i] as LoadResult).rps);
-    return { side, ratio: a.best.rps / side.best.rps, roundRatios, pairedRatio: median(roundRatios) };
+    const cpuRatios = a.runs.map((run, i) => ((side.runs[i] as LoadResult).server?.cpuUsPerCall ?? Number.NaN) / (run.server?.cpuUsPerCall ?? Number.NaN));
+    return { side, ratio: a.best.rps / side.best.rps, roundRatios, pairedRatio: median(roundRatios), cpuRatio: median(cpuRatios) };
   };
   const main = versus(b);
-  return { workload, transport, measures, a, b, ratio: main.ratio, roundRatios: main.roundRatios, pairedRatio: main.pairedRatio, also: more.map(versus), problems };
+  const busy = b.best.server?.busy ?? 1;
+  if (busy < GENERATOR_BOUND_BUSY) {
+    problems.push(`${b.target} used ${(busy * 100).toFixed(0)}% of its core in its best run: the load generator held it back, so req/s flatter ${a.target}; read the CPU ratio`);
+  }
+  return {
+    workload,
+    transport,
+    measures,
+    a,
+    b,
+    ratio: main.ratio,
+    roundRatios: main.roundRatios,
+    pairedRatio: main.pairedRatio,
+    cpuRatio: main.cpuRatio,
+    also: more.map(versus),
+    problems,
+  };
 }
 
 /**
@@ -102,7 +142,7 @@ export async function grpcRow(workloads: readonly [GrpcWorkload, GrpcWorkload], 
   const problems: string[] = [];
   const runner =
     (index: 0 | 1): Run =>
-    async (seconds) => {
+    withServerCpu(targets[index], async (seconds) => {
       const target = targets[index];
       const { result } = await h2load({
         urls: workloads[index].methods.map((method) => `http://${grpcOf(target)}${method}`),
@@ -118,7 +158,7 @@ export async function grpcRow(workloads: readonly [GrpcWorkload, GrpcWorkload], 
         problems.push(`${target.name}: ${result.bytesPerResponse?.toFixed(1)} answer bytes per call, ${floor.toFixed(1)} expected: some calls failed`);
       }
       return result;
-    };
+    });
   const runs = await sideBySide([runner(0), runner(1)], settings);
   if (workload.acquireShare > 0) {
     // Keys come back a hold after an Acquire: at most rate × share × hold are leased at once.
@@ -139,8 +179,7 @@ export async function restRow(workload: RestWorkload, targets: readonly [Target,
   for (const target of targets) await workload.probe(httpOf(target));
   const runner =
     (target: Target): Run =>
-    (seconds) =>
-      wrk({ baseUrl: httpOf(target), lua: workload.lua, ...settings.wrk, seconds, cpu: settings.loadCpu, dir: settings.dir });
+      withServerCpu(target, (seconds) => wrk({ baseUrl: httpOf(target), lua: workload.lua, ...settings.wrk, seconds, cpu: settings.loadCpu, dir: settings.dir }));
   const runs = await sideBySide(targets.map(runner), settings);
   for (const target of targets) await workload.probe(httpOf(target));
   return row(workload.name, "REST", workload.measures, targets, runs, []);

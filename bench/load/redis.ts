@@ -5,10 +5,11 @@
  * (INFO); and redis-benchmark EVALSHA of a trivial script as Redis's own
  * ceiling for one script call per operation on this machine.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { grpcRow, type Row } from "./compare";
+import { cpuSeconds } from "./cpu";
 import { liveKey } from "./memory";
 import { TestRedis } from "../../test/support/redis-server";
 import { launch, runTool } from "./procs";
@@ -150,16 +151,6 @@ async function cpuPerCall(target: Target, workload: GrpcWorkload, others: readon
   if (result.errors > 0 || result.requests < calls) throw new Error(`${target.name}: ${result.errors} errors, ${result.requests} of ${calls} calls in the CPU-per-call run`);
   return pids.map((pid, i) => ((cpuSeconds(pid) - (before[i] as number)) * 1e6) / calls);
 }
-
-/** User + system CPU seconds a process has used (Linux /proc; clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // after "pid (comm) ": state, ppid, …
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-
-/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
-const CLOCK_TICKS = 100;
 
 async function commandCounts(admin: Redis): Promise<{ evalsha: number; total: number }> {
   const stats = await admin.info("commandstats");

@@ -16,8 +16,9 @@ export function memoryTable(rows: readonly Row[], settings: Settings): string[] 
   const lines = [
     `load: service vs bare baseline, ${settings.rounds} side-by-side round(s) of ${settings.seconds} s each (ABBA), pool ${settings.pool} keys`,
     `req/s and latencies: each side's best run; ratio = best ÷ best; paired = median of the rounds' back-to-back ratios; REST also ÷ bare Express, run in the same rounds`,
+    `CPU µs/call: each server process's CPU per call in its best run (/proc); CPU ratio = baseline's CPU per call ÷ the service's, median over the rounds: the ratio when both run their core full`,
     `gRPC: h2load -c ${settings.h2load.clients} -m ${settings.h2load.streams} -t 1; REST: wrk -c ${settings.wrk.connections} -t 1; latencies in ms`,
-    `${l("workload", 16)}${l("transport", 10)}${"service req/s".padStart(14)}${"p50".padStart(8)}${"p99".padStart(8)}${"baseline req/s".padStart(16)}${"p50".padStart(8)}${"p99".padStart(8)}${"ratio".padStart(7)}${"paired".padStart(8)}  ${l("baseline", 16)}${"Express req/s".padStart(14)}${"ratio".padStart(7)}${"paired".padStart(8)}`,
+    `${l("workload", 16)}${l("transport", 10)}${"service req/s".padStart(14)}${"p50".padStart(8)}${"p99".padStart(8)}${"baseline req/s".padStart(16)}${"p50".padStart(8)}${"p99".padStart(8)}${"ratio".padStart(7)}${"paired".padStart(8)}${"CPU µs/call".padStart(14)}${"CPU ratio".padStart(10)}  ${l("baseline", 16)}${"Express req/s".padStart(14)}${"ratio".padStart(7)}${"paired".padStart(8)}`,
   ];
   for (const row of rows) {
     const a = row.a.best;
@@ -25,7 +26,7 @@ export function memoryTable(rows: readonly Row[], settings: Settings): string[] 
     const express = row.also[0];
     const extra = express === undefined ? "" : `${r(express.side.best.rps, 14)}${r(express.ratio, 7, 2)}${r(express.pairedRatio, 8, 2)}`;
     lines.push(
-      `${l(row.workload, 16)}${l(row.transport, 10)}${r(a.rps, 14)}${r(a.p50Ms, 8, 2)}${r(a.p99Ms, 8, 2)}${r(b.rps, 16)}${r(b.p50Ms, 8, 2)}${r(b.p99Ms, 8, 2)}${r(row.ratio, 7, 2)}${r(row.pairedRatio, 8, 2)}  ${l(row.b.target, 16)}${extra}`.trimEnd(),
+      `${l(row.workload, 16)}${l(row.transport, 10)}${r(a.rps, 14)}${r(a.p50Ms, 8, 2)}${r(a.p99Ms, 8, 2)}${r(b.rps, 16)}${r(b.p50Ms, 8, 2)}${r(b.p99Ms, 8, 2)}${r(row.ratio, 7, 2)}${r(row.pairedRatio, 8, 2)}${cpuPair(row).padStart(14)}${r(row.cpuRatio, 10, 2)}  ${l(row.b.target, 16)}${extra}`.trimEnd(),
     );
   }
   const misses: string[] = [];
@@ -33,7 +34,7 @@ export function memoryTable(rows: readonly Row[], settings: Settings): string[] 
     const mine = rows.filter((row) => row.transport === transport);
     if (mine.length === 0) continue;
     const { min, base } = LOAD_TARGETS[transport];
-    lines.push(targetLine(`${transport} ≥ ${min.toFixed(2)} of ${base}`, mine, (row) => [row.ratio, row.pairedRatio]));
+    lines.push(`${targetLine(`${transport} ≥ ${min.toFixed(2)} of ${base}`, mine, (row) => [row.ratio, row.pairedRatio])}; worst CPU ratio ${Math.min(...mine.map((row) => row.cpuRatio)).toFixed(2)}`);
     misses.push(...mine.filter((row) => row.ratio < min).map((row) => `  ! missed: ${transport} ${row.workload} ${row.ratio.toFixed(2)} of ${base} (< ${min.toFixed(2)})`));
     const withExpress = mine.filter((row) => row.also[0] !== undefined);
     if (withExpress.length > 0) {
@@ -42,6 +43,12 @@ export function memoryTable(rows: readonly Row[], settings: Settings): string[] 
   }
   lines.push(...misses, ...notes(rows));
   return lines;
+}
+
+/** "service/baseline" CPU µs per call, each side's best run. */
+function cpuPair(row: Row): string {
+  const perCall = (side: Row["a"]): string => (side.best.server === undefined ? "-" : side.best.server.cpuUsPerCall.toFixed(1));
+  return `${perCall(row.a)}/${perCall(row.b)}`;
 }
 
 function targetLine(target: string, rows: readonly Row[], ratios: (row: Row) => readonly [number, number]): string {

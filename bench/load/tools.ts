@@ -21,6 +21,12 @@ export interface LoadResult {
   readonly errors: number;
   /** h2load: DATA bytes received per request. A gRPC error answers with trailers only (0 bytes), so a drop shows failures. */
   readonly bytesPerResponse?: number;
+  /**
+   * Set by the side-by-side rows: what the server process spent over the run (/proc), per
+   * call (µs) and as a share of one core. A server below most of its core was held back
+   * by the load generator, not by its own cost.
+   */
+  readonly server?: { readonly cpuUsPerCall: number; readonly busy: number };
 }
 
 const INSTALL: Readonly<Record<string, string>> = {
