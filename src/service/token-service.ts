@@ -71,14 +71,14 @@ function describe(record: KeyRecord): Omit<GetResponse, "$typeName"> {
   };
 }
 
-/*
+/**
+ * The RPCs over a store. Thin on purpose: the rules live in the store and the core.
+ *
  * The unary calls every worker makes answer whole messages (their $typeName set, every
  * field written), so the binder's create() passes them through instead of copying an
  * init object field by field (0.65 µs of a Get answer's 0.84, measured alone). The
  * types make sure no field is left out.
  */
-
-/** The RPCs over a store. Thin on purpose: the rules live in the store and the core. */
 export function tokenServiceHandlers(parts: TokenServiceParts): ServiceHandlers<typeof TokenService> {
   const { store, waiters } = parts;
   return {
