@@ -33,6 +33,8 @@ const ROLES: readonly Role[] = ["client", "admin"];
  * remembered is forgotten (its next call is hashed again). A few dozen bytes each.
  */
 export const REMEMBERED_CONNECTIONS = 4096;
+/** Longest header remembered: 4,096 connections hold at most 4 MiB, however a caller pads its header. */
+export const REMEMBERED_HEADER_LENGTH = 1024;
 /** At least 16 characters of token: shorter ones are guessable. */
 const MIN_TOKEN_LENGTH = 16;
 
@@ -105,7 +107,7 @@ export class TokenSet {
     const digest = sha256(token);
     let found: TokenEntry | undefined;
     for (const entry of this.entries) if (timingSafeEqual(entry.digest, digest)) found = entry;
-    if (found !== undefined && connection !== undefined) this.remember(connection, authorization, found.caller);
+    if (found !== undefined && connection !== undefined && authorization.length <= REMEMBERED_HEADER_LENGTH) this.remember(connection, authorization, found.caller);
     return found?.caller;
   }
 

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { REMEMBERED_CONNECTIONS, TokenSet } from "../../src/service/tokens";
+import { REMEMBERED_CONNECTIONS, REMEMBERED_HEADER_LENGTH, TokenSet } from "../../src/service/tokens";
 
 describe("TokenSet: the header a connection last authenticated with", () => {
   const CLIENT = "c".repeat(24);
@@ -28,6 +28,10 @@ describe("TokenSet: the header a connection last authenticated with", () => {
     expect(set.rememberedConnections).to.equal(0);
     set.authenticate(`Bearer ${CLIENT}`, "10.0.0.2:1");
     set.authenticate(`Bearer ${ADMIN}`, "10.0.0.2:1");
+    expect(set.rememberedConnections).to.equal(1);
+    // A header padded past the limit (the scheme allows trailing spaces) is accepted, not remembered.
+    const padded = `Bearer ${CLIENT}${" ".repeat(REMEMBERED_HEADER_LENGTH)}`;
+    expect(set.authenticate(padded, "10.0.0.2:0")).to.deep.equal({ name: "worker", role: "client" });
     expect(set.rememberedConnections).to.equal(1);
     for (let port = 2; port <= REMEMBERED_CONNECTIONS + 100; port += 1) set.authenticate(`Bearer ${CLIENT}`, `10.0.0.2:${port}`);
     expect(set.rememberedConnections).to.equal(REMEMBERED_CONNECTIONS);
