@@ -29,8 +29,8 @@ interface Remembered {
 
 const ROLES: readonly Role[] = ["client", "admin"];
 /**
- * Most connections whose last accepted header is remembered at once; past it, the longest
- * remembered is forgotten (its next call is hashed again). A few dozen bytes each.
+ * Most connections whose last accepted header is remembered at once; past it, the one
+ * remembered first is forgotten (its next call is hashed again).
  */
 export const REMEMBERED_CONNECTIONS = 4096;
 /** Longest header remembered: 4,096 connections hold at most 4 MiB, however a caller pads its header. */
@@ -96,7 +96,7 @@ export class TokenSet {
    * connection does not already hold (HTTP/2's header table keeps the same value for the
    * connection's life), and the comparison tells a caller only whether its header is the
    * one accepted last on its connection, which the call's answer tells anyway. Only
-   * accepted headers are remembered.
+   * accepted headers are remembered, and only up to REMEMBERED_HEADER_LENGTH characters.
    */
   authenticate(authorization: string | undefined, connection?: string): Caller | undefined {
     if (authorization === undefined) return undefined;
