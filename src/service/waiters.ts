@@ -87,7 +87,10 @@ export class Waiters {
     // Newcomers that wait join the queue behind those already waiting: first come, first served.
     if (waitMs <= 0 || this.queue.size === 0) {
       try {
-        return await this.handOver(await this.store.acquire(options), caller);
+        const record = await this.store.acquire(options);
+        if (!caller.cancelled) return record;
+        await this.giveBack(record); // acquired for a caller gone meanwhile: straight back
+        throw cancelled();
       } catch (error) {
         if (waitMs <= 0 || !isDomainError(error) || error.kind !== "no_available_key") throw error;
       }
@@ -157,13 +160,6 @@ export class Waiters {
       head.cancelTimer();
       head.resolve(record);
     }
-  }
-
-  /** A key acquired for a caller: theirs, unless they are gone already (then released). */
-  private async handOver(record: KeyRecord, caller: CallRemote): Promise<KeyRecord> {
-    if (!caller.cancelled) return record;
-    await this.giveBack(record);
-    throw cancelled();
   }
 
   private async giveBack(record: KeyRecord): Promise<void> {

@@ -78,7 +78,11 @@ export class MemoryStore implements KeyStore {
   }
 
   async acquire(options: AcquireOptions = {}): Promise<KeyRecord> {
-    const record = await this.untilCaughtUp((budget) => this.as(options.by, () => this.pool.acquire(options.blockTtlMs, budget)));
+    const attempt = (budget: number): KeyRecord | CatchingUp => this.as(options.by, () => this.pool.acquire(options.blockTtlMs, budget));
+    // Nearly every Acquire is served by its first try: only a backlog larger than the
+    // turn's budget needs the retrying loop (and its promise).
+    const first = this.tryInTurn(attempt);
+    const record = first === CATCHING_UP ? await this.untilCaughtUp(attempt) : first;
     this.sweeper.poke();
     return record;
   }
@@ -176,24 +180,31 @@ export class MemoryStore implements KeyStore {
   }
 
   /**
-   * Runs a pool call again while it answers CATCHING_UP (a deadline backlog larger
-   * than one call's budget), yielding to the event loop between tries: each try is
-   * bounded work and shrinks the backlog, and other calls run in between. The try gets
-   * what is left of this turn's budget.
+   * One try of a pool call with what is left of this event-loop turn's budget. One
+   * budget of deadline work per turn, shared by every call in it: a batch of Acquires
+   * read from the sockets at once each applied a full budget, and a release storm held
+   * up all I/O for 200 ms and more so. A call whose turn has spent the budget draws among
+   * the keys available already (or answers CATCHING_UP, and tries again next turn with
+   * a full one).
+   */
+  private tryInTurn<T>(attempt: (budget: number) => T | CatchingUp): T | CatchingUp {
+    const before = this.pool.deadlineWork;
+    const result = attempt(Math.max(0, this.budget - this.turnWork));
+    this.spendInTurn(this.pool.deadlineWork - before);
+    return result;
+  }
+
+  /**
+   * Tries a pool call again while it answers CATCHING_UP (a deadline backlog larger
+   * than one call's budget), yielding to the event loop before each try: each try is
+   * bounded work and shrinks the backlog, and other calls run in between.
    */
   private async untilCaughtUp<T>(attempt: (budget: number) => T | CatchingUp): Promise<T> {
     for (;;) {
-      // One budget of deadline work per event-loop turn, shared by every call in it: a
-      // batch of Acquires read from the sockets at once each applied a full budget, and a
-      // release storm held up all I/O for 200 ms and more so. A call whose turn has spent
-      // the budget draws among the keys available already (or answers CATCHING_UP, and
-      // tries again next turn with a full one).
-      const before = this.pool.deadlineWork;
-      const result = attempt(Math.max(0, this.budget - this.turnWork));
-      this.spendInTurn(this.pool.deadlineWork - before);
-      if (result !== CATCHING_UP) return result;
       this.sweeper.poke();
       await yieldToEventLoop();
+      const result = this.tryInTurn(attempt);
+      if (result !== CATCHING_UP) return result;
     }
   }
 }
