@@ -145,5 +145,5 @@ export function fingerprint(secret: string): string {
 }
 
 function sha256(text: string): Buffer {
-  return hash("sha256", text, "buffer"); // one-shot: 1.05 µs against createHash's 1.29 here, on every call with tokens
+  return hash("sha256", text, "buffer"); // one-shot: 1.05 µs against createHash's 1.29 here; once per connection and header (see authenticate)
 }
