@@ -16,13 +16,20 @@ export interface RevisionedEvent extends KeyEvent {
  * The ring is columns, not objects: an expiry storm appends a million events, and an
  * object each (kept until overwritten, so promoted to the old generation) made the
  * garbage collector the storm's largest cost. Objects are made only for a reader.
+ * Key ids are kept as their characters' bytes, not as strings, for the same reason
+ * under a steady load: each call's id string, held for the window's 10,000 events
+ * (half a second at 20,000 calls/s), outlived two scavenges and was promoted, and the
+ * old generation's collections took 16% of a gRPC Acquire+Release call's CPU.
  */
 export class EventLog {
   private readonly types: Uint8Array;
   private readonly ats: Float64Array;
   /** The lease, or NaN for none. */
   private readonly leases: Float64Array;
-  private readonly keyIds: string[];
+  /** ID_WIDTH bytes per event: a canonical id's characters (base64url, so one byte each). */
+  private readonly idChars: Buffer;
+  /** Ring slots whose id is not ID_WIDTH one-byte characters (an injected id generator's): kept as strings. */
+  private readonly otherIds = new Map<number, string>();
   /** The revision of the last event appended (0: none yet). */
   private lastRevision: number;
   /** The first revision this log ever held (history before it lives elsewhere, or nowhere). */
@@ -37,7 +44,7 @@ export class EventLog {
     this.types = new Uint8Array(retention);
     this.ats = new Float64Array(retention);
     this.leases = new Float64Array(retention);
-    this.keyIds = new Array<string>(retention).fill("");
+    this.idChars = Buffer.alloc(retention * ID_WIDTH);
     this.lastRevision = startAfter;
     this.firstHeld = startAfter + 1;
   }
@@ -84,7 +91,7 @@ export class EventLog {
       events.push({
         revision,
         type: KEY_EVENT_TYPES[this.types[slot] as number] as KeyEventType,
-        keyId: this.keyIds[slot] as string,
+        keyId: this.otherIds.get(slot) ?? this.idChars.toString("latin1", slot * ID_WIDTH, slot * ID_WIDTH + ID_WIDTH),
         at: this.ats[slot] as number,
         ...(Number.isNaN(lease) ? {} : { lease }),
       });
@@ -102,9 +109,24 @@ export class EventLog {
     this.types[slot] = TYPE_INDEX[event.type];
     this.ats[slot] = event.at;
     this.leases[slot] = event.lease ?? Number.NaN;
-    this.keyIds[slot] = event.keyId;
+    this.storeKeyId(slot, event.keyId);
     this.lastRevision = revision;
+  }
+
+  private storeKeyId(slot: number, keyId: string): void {
+    if (this.otherIds.size > 0) this.otherIds.delete(slot);
+    const { idChars } = this;
+    const start = slot * ID_WIDTH;
+    let wide = keyId.length !== ID_WIDTH;
+    for (let i = 0; i < ID_WIDTH && !wide; i += 1) {
+      const code = keyId.charCodeAt(i);
+      idChars[start + i] = code;
+      wide = code > 0xff;
+    }
+    if (wide) this.otherIds.set(slot, keyId);
   }
 }
 
+/** A canonical key id's length: 128 bits in base64url. */
+const ID_WIDTH = 22;
 const TYPE_INDEX = Object.fromEntries(KEY_EVENT_TYPES.map((type, index) => [type, index])) as Readonly<Record<KeyEventType, number>>;
