@@ -1,7 +1,13 @@
-import { status as Code } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import { type DomainErrorKind, isDomainError } from "../core/errors";
 
-export { status as Code } from "@grpc/grpc-js";
+/**
+ * The gRPC status codes, as a binding of this module: a re-export (`export { status as Code }`)
+ * compiles to a CommonJS getter, a function call on every `Code.X` of every call (0.47 µs
+ * of a REST Acquire+Release call, profiled on a slow machine).
+ */
+export const Code = status;
+export type Code = status;
 
 /**
  * The one table from domain failures to gRPC status codes. gRPC codes are the
