@@ -162,12 +162,15 @@ export class KeyPool {
   /**
    * A new available key, living `ttlMs` (default keyTtlMs; clamped to [1 s, maxKeyTtlMs]).
    * At maxKeys, expired keys still count until applied: the earliest of them, if its
-   * expiry has passed, makes room (O(log n)); otherwise refused.
+   * expiry has passed, makes room (O(log n)); otherwise refused. Heap entries filed
+   * early (keys kept alive since) are re-filed on the way, at most `budget` of them (at
+   * most the pool's): past it, with a passed deadline still filed, the answer is
+   * CATCHING_UP (nothing made, call again after yielding), never a wrong capacity_exhausted.
    */
-  create(ttlMs?: number): KeyRecord {
+  create(ttlMs?: number, budget = this.budget): KeyRecord | CatchingUp {
     const ttl = granted(ttlMs, this.settings.keyTtlMs, this.maxKeyTtlMs, "ttl");
     const now = this.clock.now();
-    if (this.ids.size >= this.settings.maxKeys) this.makeRoom(now);
+    if (this.ids.size >= this.settings.maxKeys && this.makeRoom(now, Math.min(budget, this.budget)) === CATCHING_UP) return CATCHING_UP;
     const slot = this.slots.allocate();
     let keyId: string;
     try {
@@ -388,17 +391,19 @@ export class KeyPool {
 
   /**
    * At capacity, the earliest expired key makes room. Keys filed early (kept alive since)
-   * are re-filed on the way, at most a budget of them: past it, or with no key expired,
-   * the pool is full.
+   * are re-filed on the way, at most `budget` of them: past it, while a filed deadline has
+   * still passed, CATCHING_UP (a key may have expired behind those entries); with no
+   * deadline passed, the pool is full.
    */
-  private makeRoom(now: number): void {
-    for (let left = this.budget; left > 0 && this.expiry.peekPriority() <= now; left -= 1) {
+  private makeRoom(now: number, budget: number): CatchingUp | undefined {
+    for (let left = budget; left > 0 && this.expiry.peekPriority() <= now; left -= 1) {
       const slot = this.expiry.peek();
       if (!this.refiled(this.expiry, slot, EXPIRES)) {
         this.expire(slot);
-        return;
+        return undefined;
       }
     }
+    if (this.expiry.peekPriority() <= now) return CATCHING_UP;
     throw new DomainError("capacity_exhausted", `the pool holds its maximum of ${this.settings.maxKeys} keys`);
   }
 

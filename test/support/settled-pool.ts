@@ -7,9 +7,13 @@ export function settled<T>(answer: T | CatchingUp): T {
   return answer;
 }
 
-/** A KeyPool for tests that never build a backlog beyond the budget: acquire answers records. */
+/** A KeyPool for tests that never build a backlog beyond the budget: acquire and create answer records. */
 export class SettledPool extends KeyPool {
   override acquire(): KeyRecord {
     return settled(super.acquire());
+  }
+
+  override create(ttlMs?: number): KeyRecord {
+    return settled(super.create(ttlMs));
   }
 }

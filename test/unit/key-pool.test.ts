@@ -4,7 +4,7 @@ import { checkKeyId, MAX_KEY_ID_LENGTH, randomKeyId } from "../../src/core/key-i
 import { CATCHING_UP, KeyPool, type PoolDependencies } from "../../src/core/key-pool";
 import { ManualClock } from "../support/manual-clock";
 import { mulberry32 } from "../support/prng";
-import { SettledPool } from "../support/settled-pool";
+import { SettledPool, settled } from "../support/settled-pool";
 
 const SETTINGS = { keyTtlMs: 1000, blockTtlMs: 300, maxKeys: 100_000 };
 
@@ -190,7 +190,7 @@ describe("KeyPool", () => {
     it("acquire drops at most the budget of expired keys, then answers CATCHING_UP having handed out nothing", () => {
       const clock = new ManualClock();
       const p = budgeted(clock, () => 0.999); // always draws the last available key
-      const live = p.create(); // first in the available array, so drawn last
+      const live = settled(p.create()); // first in the available array, so drawn last
       for (let i = 0; i < 7; i += 1) p.create();
       clock.advance(1);
       p.keepAlive(live.keyId);
@@ -227,25 +227,44 @@ describe("KeyPool", () => {
       expect(p.nextDeadline()).to.equal(clock.now() - 1000 - 10 + 4 + 1000);
     });
 
-    it("create at capacity re-files at most a budget of early entries, then refuses; the sweeper's slices make room", () => {
+    it("create at capacity re-files at most a budget of early entries, then answers CATCHING_UP (never a wrong capacity_exhausted); the next try makes room", () => {
       const clock = new ManualClock();
       const t0 = clock.now();
       const p = new KeyPool(clock, { ...SETTINGS, maxKeys: 5, deadlineBudget: 3 });
-      const kept = [p.create(), p.create(), p.create()]; // filed at t0 + 1000
+      const kept = [settled(p.create()), settled(p.create()), settled(p.create())]; // filed at t0 + 1000
       clock.set(t0 + 1);
-      const doomed = p.create(); // expires at t0 + 1001
+      const doomed = settled(p.create()); // expires at t0 + 1001
       clock.set(t0 + 2);
       p.create(); // expires at t0 + 1002
       clock.set(t0 + 500);
       for (const { keyId } of kept) p.keepAlive(keyId); // now expire at t0 + 1500, still filed at t0 + 1000
       clock.set(t0 + 1001);
-      expectKind(() => p.create(), "capacity_exhausted"); // three re-filings spent the budget before `doomed`
+      const work = p.deadlineWork;
+      expect(p.create(), "three re-filings spent the budget before `doomed`").to.equal(CATCHING_UP);
+      expect(p.deadlineWork - work).to.equal(3);
       expect(p.size).to.equal(5);
-      const room = p.create(); // the re-filed entries now sit at t0 + 1500: `doomed` is next, and expired
+      const room = settled(p.create()); // the re-filed entries now sit at t0 + 1500: `doomed` is next, and expired
       expect(p.size).to.equal(5);
       expectKind(() => p.get(doomed.keyId), "not_found");
       expect(p.get(room.keyId).expiresAt).to.equal(t0 + 2001);
       for (const { keyId } of kept) expect(p.get(keyId).expiresAt).to.equal(t0 + 1500);
+    });
+
+    it("create at capacity refuses at once when no deadline has passed, and a budget of 0 makes no room but never refuses wrongly", () => {
+      const clock = new ManualClock();
+      const t0 = clock.now();
+      const p = new KeyPool(clock, { ...SETTINGS, maxKeys: 2, deadlineBudget: 3 });
+      p.create();
+      clock.set(t0 + 1);
+      p.create();
+      clock.set(t0 + 999);
+      expectKind(() => p.create(undefined, 0), "capacity_exhausted");
+      expectKind(() => p.create(), "capacity_exhausted");
+      clock.set(t0 + 1000); // the first key's expiry has passed
+      expect(p.create(undefined, 0), "a spent turn: try again").to.equal(CATCHING_UP);
+      expect(p.size).to.equal(2);
+      expect(p.create()).not.to.equal(CATCHING_UP);
+      expect(p.size).to.equal(2);
     });
 
     it("refuses a budget that is not a whole number of at least 1", () => {

@@ -72,7 +72,10 @@ export class MemoryStore implements KeyStore {
   }
 
   async create(options: CreateOptions = {}): Promise<KeyRecord> {
-    const record = this.as(options.by, () => this.pool.create(options.ttlMs));
+    // At capacity, making room may need more than one try (see KeyPool.create), as Acquire may.
+    const attempt = (budget: number): KeyRecord | CatchingUp => this.as(options.by, () => this.pool.create(options.ttlMs, budget));
+    const first = this.tryInTurn(attempt);
+    const record = first === CATCHING_UP ? await this.untilCaughtUp(attempt) : first;
     this.sweeper.poke();
     return record;
   }
