@@ -1,8 +1,14 @@
-import { toBinary } from "@bufbuild/protobuf";
+import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { DurationSchema, durationFromMs, TimestampSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { expect } from "chai";
 import fc from "fast-check";
 import { durationOf, timestampOf } from "../../src/service/wkt";
+
+/** Ours and protobuf-es's: the same fields and the same bytes. */
+function expectSame<S extends DescMessage>(schema: S, ours: MessageShape<S>, theirs: MessageShape<S>): void {
+  expect(ours).to.deep.equal(theirs);
+  expect(toBinary(schema, ours)).to.deep.equal(toBinary(schema, theirs));
+}
 
 describe("Timestamp and Duration literals (src/service/wkt.ts), against protobuf-es's own", () => {
   // Whole ms (the service's deadlines and lengths are whole ms) over the whole range a
@@ -14,12 +20,7 @@ describe("Timestamp and Duration literals (src/service/wkt.ts), against protobuf
 
   it("timestampOf(ms) is timestampFromMs(ms): the same fields and the same bytes", () => {
     fc.assert(
-      fc.property(instants, (ms) => {
-        const ours = timestampOf(ms);
-        const theirs = timestampFromMs(ms);
-        expect(ours).to.deep.equal(theirs);
-        expect(toBinary(TimestampSchema, ours)).to.deep.equal(toBinary(TimestampSchema, theirs));
-      }),
+      fc.property(instants, (ms) => expectSame(TimestampSchema, timestampOf(ms), timestampFromMs(ms))),
       { numRuns: 2000 },
     );
   });
@@ -28,10 +29,8 @@ describe("Timestamp and Duration literals (src/service/wkt.ts), against protobuf
     fc.assert(
       fc.property(instants, (ms) => {
         const ours = durationOf(ms);
-        const theirs = durationFromMs(ms);
-        expect(ours).to.deep.equal(theirs);
+        expectSame(DurationSchema, ours, durationFromMs(ms));
         expect(Object.is(ours.nanos, -0)).to.equal(false);
-        expect(toBinary(DurationSchema, ours)).to.deep.equal(toBinary(DurationSchema, theirs));
       }),
       { numRuns: 2000 },
     );
