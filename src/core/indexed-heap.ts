@@ -54,10 +54,36 @@ export class IndexedMinHeap {
     else this.siftDown(at, item, priority);
   }
 
+  /**
+   * Inserts an item that is not in the heap (the caller knows it): its position is
+   * written, not read, which in a large heap saves a cache miss the call would wait for. O(log n).
+   */
+  insert(item: number, priority: number): void {
+    if (!Number.isInteger(item) || item < 0) throw new RangeError(`heap item must be a non-negative integer: ${item}`);
+    if (Number.isNaN(priority)) throw new RangeError("heap priority must not be NaN");
+    this.reserveItem(item);
+    this.reserveSlots(this.count + 1);
+    this.count += 1;
+    this.siftUp(this.count - 1, item, priority);
+  }
+
   /** Removes the item if present. O(log n). */
   delete(item: number): boolean {
     if (!this.has(item)) return false;
-    const at = this.position[item] as number;
+    this.removeAt(this.position[item] as number, item);
+    return true;
+  }
+
+  /** Removes and returns the item with the smallest priority, or -1 when empty: its position (the root) is not read. */
+  pop(): number {
+    if (this.count === 0) return -1;
+    const top = this.heap[0] as number;
+    this.removeAt(0, top);
+    return top;
+  }
+
+  /** Removes `item`, at heap position `at`. */
+  private removeAt(at: number, item: number): void {
     const last = this.count - 1;
     this.position[item] = -1;
     this.count = last;
@@ -69,7 +95,6 @@ export class IndexedMinHeap {
       if (at > 0 && movedPriority < (this.priority[parentAt] as number)) this.siftUp(at, moved, movedPriority);
       else this.siftDown(at, moved, movedPriority);
     }
-    return true;
   }
 
   /** The item with the smallest priority, or -1 when empty. */
@@ -80,13 +105,6 @@ export class IndexedMinHeap {
   /** The smallest priority, or +Infinity when empty. */
   peekPriority(): number {
     return this.count > 0 ? (this.priority[0] as number) : Number.POSITIVE_INFINITY;
-  }
-
-  /** Removes and returns the item with the smallest priority, or -1 when empty. */
-  pop(): number {
-    const top = this.peek();
-    if (top >= 0) this.delete(top);
-    return top;
   }
 
   /** Places `item` with priority `p` at or above heap position `start`. */

@@ -87,6 +87,11 @@ export interface PoolDependencies {
   readonly onEvent?: KeyEventListener;
 }
 
+/** Where a slot sits in the release heap, when a caller knows: at its top, or anywhere (looked up). */
+const ON_TOP = 0;
+const ANYWHERE = 1;
+type Filed = typeof ON_TOP | typeof ANYWHERE;
+
 const STATE_NAMES: readonly (KeyState | undefined)[] = [undefined, "available", "leased", "cooling"];
 
 /**
@@ -99,7 +104,11 @@ const STATE_NAMES: readonly (KeyState | undefined)[] = [undefined, "available", 
  * - expiry deadlines and lease/cooldown ends sit in two indexed min-heaps, removed in
  *   place on release/delete; a keep-alive leaves its key filed at the earlier deadline
  *   (a lower bound), re-filed when that comes due, so no deadline fires early or late;
- *   the deadlines of different lifetimes and holds mix freely in them.
+ *   the deadlines of different lifetimes and holds mix freely in them;
+ * - what a call knows of where a slot sits is not looked up: an available key is never
+ *   in the release heap, a leased or cooling one never among the available keys, a new
+ *   one in neither, so Acquire, Create and the end of a hold write those indexes without
+ *   reading them first (in a pool larger than the cache, each read is a miss to wait for).
  *
  * A key is AVAILABLE, LEASED (held under a lease number, the fencing token, larger
  * than every lease before it) or COOLING (released with a cooldown, available by
@@ -183,8 +192,9 @@ export class KeyPool {
     slots.set(slot, CREATED, now);
     slots.set(slot, TTL, ttl);
     this.clearHold(slot);
-    this.setExpiry(slot, now + ttl);
-    slots.makeAvailable(slot);
+    slots.set(slot, EXPIRES, now + ttl);
+    this.expiry.insert(slot, now + ttl); // a new key: not filed yet
+    slots.addAvailable(slot);
     this.onEvent?.({ type: "CREATED", keyId, at: now });
     return this.record(slot, keyId);
   }
@@ -208,12 +218,13 @@ export class KeyPool {
     const now = this.clock.now();
     for (let left = Math.min(budget, this.budget); left > 0 && this.releases.peekPriority() <= now; left -= 1) {
       const slot = this.releases.peek();
-      if (!this.refiled(this.releases, slot, RELEASE)) this.autoRelease(slot);
+      if (!this.refiled(this.releases, slot, RELEASE)) this.autoRelease(slot, ON_TOP);
     }
     const { slots } = this;
     let drops = Math.min(budget, this.budget);
     while (slots.availableCount > 0) {
-      const slot = slots.pickAvailable(this.random());
+      const index = slots.pickAvailable(this.random());
+      const slot = slots.availableSlotAt(index);
       // An expired key is gone the instant its deadline passes: drop it and draw again.
       // Each draw that drops a key is work that expiry owed anyway.
       if (slots.get(slot, EXPIRES) <= now) {
@@ -222,12 +233,13 @@ export class KeyPool {
         if (drops <= 0) return CATCHING_UP;
         continue;
       }
-      slots.makeUnavailable(slot);
+      slots.takeAvailableAt(index, slot);
       this.lastLease += 1;
       slots.set(slot, BLOCKED, now);
       slots.set(slot, HOLD, hold);
       slots.set(slot, LEASE, this.lastLease);
-      this.setRelease(slot, now + hold);
+      slots.set(slot, RELEASE, now + hold);
+      this.releases.insert(slot, now + hold); // it was available: not filed there
       const keyId = this.ids.keyIdOf(slot);
       this.onEvent?.({ type: "ACQUIRED", keyId, at: now, lease: this.lastLease });
       return this.record(slot, keyId);
@@ -335,7 +347,7 @@ export class KeyPool {
         if (!this.refiled(this.expiry, slot, EXPIRES)) this.expire(slot);
       } else if (releaseAt <= now) {
         const slot = this.releases.peek();
-        if (!this.refiled(this.releases, slot, RELEASE)) this.autoRelease(slot);
+        if (!this.refiled(this.releases, slot, RELEASE)) this.autoRelease(slot, ON_TOP);
       } else {
         break;
       }
@@ -419,13 +431,17 @@ export class KeyPool {
     return true;
   }
 
-  /** A lease or cooldown ended by time: the key is available again, as of that end. */
-  private autoRelease(slot: number): void {
+  /**
+   * A lease or cooldown ended by time: the key is available again, as of that end.
+   * `filed`: ON_TOP when the slot is the release heap's top (the deadline loops), which
+   * is then popped without looking its position up.
+   */
+  private autoRelease(slot: number, filed: Filed = ANYWHERE): void {
     this.deadlineWork += 1;
     const { slots } = this;
     const releaseAt = slots.get(slot, RELEASE);
     const lease = slots.get(slot, LEASE);
-    this.unblock(slot);
+    this.unblock(slot, filed);
     if (this.onEvent !== undefined) {
       const keyId = this.ids.keyIdOf(slot);
       this.onEvent(Number.isNaN(lease) ? { type: "AUTO_RELEASED", keyId, at: releaseAt } : { type: "AUTO_RELEASED", keyId, at: releaseAt, lease });
@@ -449,11 +465,6 @@ export class KeyPool {
     this.onEvent?.({ type, keyId, at });
   }
 
-  private setExpiry(slot: number, expiresAt: number): void {
-    this.slots.set(slot, EXPIRES, expiresAt);
-    this.expiry.set(slot, expiresAt);
-  }
-
   private setRelease(slot: number, releaseAt: number): void {
     this.slots.set(slot, RELEASE, releaseAt);
     this.releases.set(slot, releaseAt);
@@ -467,12 +478,13 @@ export class KeyPool {
     slots.set(slot, LEASE, Number.NaN);
   }
 
-  /** The key becomes available: its lease or cooldown is over. */
-  private unblock(slot: number): void {
+  /** The key becomes available: its lease or cooldown is over (so it was not among the available keys). */
+  private unblock(slot: number, filed: Filed = ANYWHERE): void {
     if (this.slots.stateOf(slot) === COOLING) this.coolingCount -= 1;
-    this.releases.delete(slot);
+    if (filed === ON_TOP) this.releases.pop();
+    else this.releases.delete(slot);
     this.clearHold(slot);
-    this.slots.makeAvailable(slot);
+    this.slots.addAvailable(slot);
   }
 
   private record(slot: number, keyId: string): KeyRecord {

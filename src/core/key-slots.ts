@@ -91,22 +91,42 @@ export class KeySlots {
     this.freeCount += 1;
   }
 
-  /** The slot at a uniformly random index of the available keys (`random` in [0, 1)). */
+  /** A uniformly random index into the available keys (`random` in [0, 1)); `availableSlotAt` names its slot. */
   pickAvailable(random: number): number {
-    return this.available[Math.floor(random * this.availableCount)] as number;
+    return Math.floor(random * this.availableCount);
   }
 
-  /** Adds the slot to the available keys (its fields must say available: no lease, no release instant). */
-  makeAvailable(slot: number): void {
-    if ((this.availableAt[slot] as number) >= 0) return;
+  availableSlotAt(index: number): number {
+    return this.available[index] as number;
+  }
+
+  /**
+   * Takes the slot at `index` of the available keys out (swap-remove), its index known
+   * from the pick: `availableAt` is written, not read. In a pool larger than the cache,
+   * each read of it is a miss that the call waits for; a write is not waited for.
+   */
+  takeAvailableAt(index: number, slot: number): void {
+    const last = this.availableCount - 1;
+    const moved = this.available[last] as number;
+    this.available[index] = moved;
+    this.availableAt[moved] = index;
+    this.availableAt[slot] = -1;
+    this.availableCount = last;
+  }
+
+  /**
+   * Adds a slot that is not among the available keys (a new key, or one whose lease or
+   * cooldown just ended; its fields must say available). Its index is written, not read (see takeAvailableAt).
+   */
+  addAvailable(slot: number): void {
     if (this.availableCount === this.available.length) this.available = grow(this.available, this.availableCount + 1);
     this.available[this.availableCount] = slot;
     this.availableAt[slot] = this.availableCount;
     this.availableCount += 1;
   }
 
-  /** Swap-remove from the dense available array: O(1). The caller sets the new state. */
-  makeUnavailable(slot: number): void {
+  /** Swap-remove from the dense available array, if the slot is there: O(1). The caller sets the new state. */
+  private makeUnavailable(slot: number): void {
     const at = this.availableAt[slot] as number;
     if (at < 0) return;
     const last = this.availableCount - 1;

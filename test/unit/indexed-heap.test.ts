@@ -73,7 +73,19 @@ describe("IndexedMinHeap", () => {
     expect(() => heap.set(-1, 1)).to.throw(RangeError);
     expect(() => heap.set(1.5, 1)).to.throw(RangeError);
     expect(() => heap.set(1, Number.NaN)).to.throw(RangeError);
+    expect(() => heap.insert(-1, 1)).to.throw(RangeError);
+    expect(() => heap.insert(1.5, 1)).to.throw(RangeError);
+    expect(() => heap.insert(1, Number.NaN)).to.throw(RangeError);
     expect(heap.size).to.equal(0);
+  });
+
+  it("inserts an absent item, growing for one far beyond the initial capacity", () => {
+    const heap = new IndexedMinHeap(1);
+    heap.insert(1000, 3);
+    heap.insert(0, 2);
+    heap.insert(70, 1);
+    expect(heap.priorityOf(1000)).to.equal(3);
+    expect(drain(heap).map((e) => e.item)).to.deep.equal([70, 0, 1000]);
   });
 
   it("moves the last item up when a delete leaves it below a larger parent", () => {
@@ -115,6 +127,8 @@ describe("IndexedMinHeap", () => {
     const priority = fc.integer({ min: -20, max: 20 });
     const command = fc.oneof(
       { arbitrary: fc.record({ op: fc.constant("set" as const), item, priority }), weight: 4 },
+      // insert is for an item the caller knows is absent: the model only inserts those.
+      { arbitrary: fc.record({ op: fc.constant("insert" as const), item, priority }), weight: 2 },
       { arbitrary: fc.record({ op: fc.constant("delete" as const), item }), weight: 2 },
       { arbitrary: fc.record({ op: fc.constant("pop" as const) }), weight: 1 },
       { arbitrary: fc.record({ op: fc.constant("peek" as const) }), weight: 1 },
@@ -128,6 +142,11 @@ describe("IndexedMinHeap", () => {
           switch (c.op) {
             case "set":
               heap.set(c.item, c.priority);
+              model.set(c.item, c.priority);
+              break;
+            case "insert":
+              if (model.has(c.item)) break;
+              heap.insert(c.item, c.priority);
               model.set(c.item, c.priority);
               break;
             case "delete":
