@@ -128,13 +128,7 @@ export class KeySlots {
   /** Swap-remove from the dense available array, if the slot is there: O(1). The caller sets the new state. */
   private makeUnavailable(slot: number): void {
     const at = this.availableAt[slot] as number;
-    if (at < 0) return;
-    const last = this.availableCount - 1;
-    const moved = this.available[last] as number;
-    this.available[at] = moved;
-    this.availableAt[moved] = at;
-    this.availableAt[slot] = -1;
-    this.availableCount = last;
+    if (at >= 0) this.takeAvailableAt(at, slot);
   }
 }
 

@@ -66,11 +66,12 @@ export function serveMatch(
   };
   if (consumed !== undefined) {
     answer("bytes" in consumed ? consumed.bytes : undefined);
-  } else if (match.kind === "found" && match.route.body !== "") {
+  } else if (match.kind === "found" && match.route.body !== "" && hasBody(req)) {
     readBody(req, options.bodyLimitBytes).then(answer, (error: unknown) =>
       error instanceof BodyError ? refuse(error) : failInternal(options, req, res, error),
     );
   } else {
+    // No body to read (most calls: GET, and PUT or DELETE by path alone): answered in this turn, not after a promise's.
     const refused = skipBody(req, res, options.bodyLimitBytes);
     if (refused === undefined) answer(undefined);
     else refuse(refused);
