@@ -40,8 +40,7 @@ export class IndexedMinHeap {
 
   /** Inserts the item, or moves it to its new priority. O(log n). */
   set(item: number, priority: number): void {
-    if (!Number.isInteger(item) || item < 0) throw new RangeError(`heap item must be a non-negative integer: ${item}`);
-    if (Number.isNaN(priority)) throw new RangeError("heap priority must not be NaN");
+    checkEntry(item, priority);
     this.reserveItem(item);
     const at = this.position[item] as number;
     if (at < 0) {
@@ -59,8 +58,7 @@ export class IndexedMinHeap {
    * written, not read, which in a large heap saves a cache miss the call would wait for. O(log n).
    */
   insert(item: number, priority: number): void {
-    if (!Number.isInteger(item) || item < 0) throw new RangeError(`heap item must be a non-negative integer: ${item}`);
-    if (Number.isNaN(priority)) throw new RangeError("heap priority must not be NaN");
+    checkEntry(item, priority);
     this.reserveItem(item);
     this.reserveSlots(this.count + 1);
     this.count += 1;
@@ -170,6 +168,11 @@ export class IndexedMinHeap {
     priority.set(this.priority);
     this.priority = priority;
   }
+}
+
+function checkEntry(item: number, priority: number): void {
+  if (!Number.isInteger(item) || item < 0) throw new RangeError(`heap item must be a non-negative integer: ${item}`);
+  if (Number.isNaN(priority)) throw new RangeError("heap priority must not be NaN");
 }
 
 /** Doubling growth: amortised O(1) per insert. */
