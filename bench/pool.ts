@@ -126,9 +126,9 @@ function measureExpiry(setup: Setup): void {
 }
 
 /**
- * Visits per size; each op's best is kept. On this VM a stall lasts several rounds, and
- * two runs of one build agreed within a few percent only from about 15 rounds a size on
- * (5: up to 30% apart).
+ * Visits per size (two rounds each); each op's best is kept. On this VM a stall lasts several
+ * rounds: with 16 rounds a size, two runs minutes apart agreed within 5% on every op but expire
+ * (timed once), where 8 rounds had left two runs of one build up to 30% apart.
  */
 const VISITS = 8;
 
