@@ -1,5 +1,6 @@
 import { DomainError } from "./errors";
 import { KEY_EVENT_TYPES, type KeyEvent, type KeyEventType } from "./events";
+import { ID_CHARS } from "./key-id-table";
 
 /** A key event with its place in the pool's history: one more than the event before it. */
 export interface RevisionedEvent extends KeyEvent {
@@ -26,9 +27,9 @@ export class EventLog {
   private readonly ats: Float64Array;
   /** The lease, or NaN for none. */
   private readonly leases: Float64Array;
-  /** ID_WIDTH bytes per event: a canonical id's characters (base64url, so one byte each). */
+  /** ID_CHARS bytes per event: a canonical id's characters (base64url, so one byte each). */
   private readonly idChars: Buffer;
-  /** Ring slots whose id is not ID_WIDTH one-byte characters (an injected id generator's): kept as strings. */
+  /** Ring slots whose id is not ID_CHARS one-byte characters (an injected id generator's): kept as strings. */
   private readonly otherIds = new Map<number, string>();
   /** The revision of the last event appended (0: none yet). */
   private lastRevision: number;
@@ -44,7 +45,7 @@ export class EventLog {
     this.types = new Uint8Array(retention);
     this.ats = new Float64Array(retention);
     this.leases = new Float64Array(retention);
-    this.idChars = Buffer.alloc(retention * ID_WIDTH);
+    this.idChars = Buffer.alloc(retention * ID_CHARS);
     this.lastRevision = startAfter;
     this.firstHeld = startAfter + 1;
   }
@@ -91,7 +92,7 @@ export class EventLog {
       events.push({
         revision,
         type: KEY_EVENT_TYPES[this.types[slot] as number] as KeyEventType,
-        keyId: this.otherIds.get(slot) ?? this.idChars.toString("latin1", slot * ID_WIDTH, slot * ID_WIDTH + ID_WIDTH),
+        keyId: this.otherIds.get(slot) ?? this.idChars.toString("latin1", slot * ID_CHARS, slot * ID_CHARS + ID_CHARS),
         at: this.ats[slot] as number,
         ...(Number.isNaN(lease) ? {} : { lease }),
       });
@@ -116,9 +117,9 @@ export class EventLog {
   private storeKeyId(slot: number, keyId: string): void {
     if (this.otherIds.size > 0) this.otherIds.delete(slot);
     const { idChars } = this;
-    const start = slot * ID_WIDTH;
-    let wide = keyId.length !== ID_WIDTH;
-    for (let i = 0; i < ID_WIDTH && !wide; i += 1) {
+    const start = slot * ID_CHARS;
+    let wide = keyId.length !== ID_CHARS;
+    for (let i = 0; i < ID_CHARS && !wide; i += 1) {
       const code = keyId.charCodeAt(i);
       idChars[start + i] = code;
       wide = code > 0xff;
@@ -127,6 +128,4 @@ export class EventLog {
   }
 }
 
-/** A canonical key id's length: 128 bits in base64url. */
-const ID_WIDTH = 22;
 const TYPE_INDEX = Object.fromEntries(KEY_EVENT_TYPES.map((type, index) => [type, index])) as Readonly<Record<KeyEventType, number>>;

@@ -131,7 +131,8 @@ export class KeyIdTable {
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const SEXTET = new Int8Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i += 1) SEXTET[ALPHABET.charCodeAt(i)] = i;
-const ID_CHARS = 22;
+/** A canonical key id's length: 128 bits in base64url, one character per 6 bits. */
+export const ID_CHARS = 22;
 
 /**
  * Decodes a canonical 22-character base64url id into 16 bytes. Canonical: only
