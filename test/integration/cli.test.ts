@@ -1,43 +1,25 @@
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { expect } from "chai";
 import { KeyState } from "../../clients";
-import { generateTestCerts, type TestCerts } from "../support/certs";
-import { buildOnce, CLI_MAIN, cliEnv, runCli, spawnCli } from "../support/cli";
+import { buildOnce, runCliInProcess, spawnCli } from "../support/cli";
+import { failedWith, okJson } from "../support/cli-output";
 import { startHarness, type Harness } from "../support/harness";
-import { ROOT, run, type RunResult } from "../support/run";
+import type { RunResult } from "../support/run";
 
 /**
- * `token-orchestrator`, the CLI (package.json `bin`), run as a subprocess against a live
- * server started in this process: every command, its JSON, its exit status and its
- * stderr, bearer tokens, TLS, and the bin as `npx` runs it.
+ * `token-orchestrator`, the CLI, against a live server started in this process: every
+ * command, its JSON, its exit status and its stderr, run in-process through the function
+ * the bin calls (`runCliInProcess`); `watch` and its signals as a real subprocess. The bin
+ * itself (help, version, `npx`) is in cli-bin.test.ts, tokens and TLS in cli-security.test.ts.
  */
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const KEY_ID = /^[A-Za-z0-9_-]{22}$/;
 
-/** A successful run: exit 0, nothing on stderr, one JSON document on one line; returns it. */
-function okJson(result: RunResult): Record<string, unknown> {
-  expect(result.stderr, "stderr").to.equal("");
-  expect(result.code, "exit status").to.equal(0);
-  expect(result.stdout).to.match(/^[^\n]+\n$/, "one line of stdout");
-  return JSON.parse(result.stdout) as Record<string, unknown>;
-}
-
-/** A failed call: exit 1, nothing on stdout, `line` on stderr. */
-function failedWith(result: RunResult, line: string | RegExp): void {
-  expect(result.stdout, "stdout").to.equal("");
-  if (typeof line === "string") expect(result.stderr).to.equal(`${line}\n`);
-  else expect(result.stderr).to.match(line);
-  expect(result.code, "exit status").to.equal(1);
-}
-
 /** Milliseconds from now until the RFC 3339 instant `text`. */
 const fromNow = (text: unknown): number => Date.parse(String(text)) - Date.now();
 
-describe("token-orchestrator, the CLI, as a subprocess", function () {
+describe("token-orchestrator, the CLI", function () {
   this.timeout(60_000);
   before(async function () {
     this.timeout(180_000);
@@ -48,7 +30,7 @@ describe("token-orchestrator, the CLI, as a subprocess", function () {
     let h: Harness;
     let address: string;
     /** `token-orchestrator --address <the harness> ...args` */
-    const cli = (...args: string[]): Promise<RunResult> => runCli(["--address", address, ...args]);
+    const cli = (...args: string[]): Promise<RunResult> => runCliInProcess(["--address", address, ...args]);
     /** Calls that reached the service (one "call" log line each). */
     const calls = (): number => h.logs.filter((line) => line["msg"] === "call").length;
 
@@ -224,10 +206,10 @@ describe("token-orchestrator, the CLI, as a subprocess", function () {
     });
 
     it("takes the address from TOKEN_ORCHESTRATOR_ADDRESS, --address winning over it", async () => {
-      expect(okJson(await runCli(["stats"], { TOKEN_ORCHESTRATOR_ADDRESS: address }))).to.have.property("total", 0);
+      expect(okJson(await runCliInProcess(["stats"], { TOKEN_ORCHESTRATOR_ADDRESS: address }))).to.have.property("total", 0);
       const closed = await closedPort();
-      expect(okJson(await runCli(["stats", "--address", address], { TOKEN_ORCHESTRATOR_ADDRESS: closed }))).to.have.property("total", 0);
-      failedWith(await runCli(["stats", "--timeout", "5s"], { TOKEN_ORCHESTRATOR_ADDRESS: closed }), /^UNAVAILABLE: .+\n$/);
+      expect(okJson(await runCliInProcess(["stats", "--address", address], { TOKEN_ORCHESTRATOR_ADDRESS: closed }))).to.have.property("total", 0);
+      failedWith(await runCliInProcess(["stats", "--timeout", "5s"], { TOKEN_ORCHESTRATOR_ADDRESS: closed }), /^UNAVAILABLE: .+\n$/);
     });
 
     describe("usage errors: exit 2, the reason on stderr, nothing sent", () => {
@@ -251,7 +233,7 @@ describe("token-orchestrator, the CLI, as a subprocess", function () {
       ];
       for (const [args, message] of cases) {
         it(`${JSON.stringify(args.join(" "))} → ${message.replace(/^token-orchestrator: /, "")}`, async () => {
-          const result = await runCli(["--address", address, ...args]);
+          const result = await runCliInProcess(["--address", address, ...args]);
           const command = args[0] !== undefined && !args[0].startsWith("-") && args[0] !== "bogus" ? ` ${args[0]}` : "";
           expect(result.stderr).to.equal(`${message}\nRun 'token-orchestrator${command} --help' for usage.\n`);
           expect(result.stdout).to.equal("");
@@ -262,152 +244,12 @@ describe("token-orchestrator, the CLI, as a subprocess", function () {
     });
   });
 
-  describe("help and version", () => {
-    it("--help (and -h, and help) lists every command and every global option, on stdout, exit 0", async () => {
-      for (const args of [["--help"], ["-h"], ["help"]]) {
-        const result = await runCli(args);
-        expect(result.code).to.equal(0);
-        expect(result.stderr).to.equal("");
-        for (const command of ["create", "acquire", "get KEY_ID", "release KEY_ID", "keepalive KEY_ID", "delete KEY_ID", "stats", "list", "watch"]) {
-          expect(result.stdout).to.match(new RegExp(`^  ${command} +\\S`, "m"), command);
-        }
-        for (const option of ["--address HOST:PORT", "--token TOKEN", "--tls ", "--tls-ca FILE", "--tls-cert FILE", "--tls-key FILE", "--timeout DURATION", "-h, --help", "--version"]) {
-          expect(result.stdout).to.contain(`  ${option}`);
-        }
-        expect(result.stdout).to.contain("  2  usage error");
-      }
-    });
-
-    it("COMMAND --help and help COMMAND show the command's own options, even without its operands", async () => {
-      const own: Readonly<Record<string, readonly string[]>> = {
-        create: ["--ttl DURATION"],
-        acquire: ["--block-ttl DURATION", "--wait DURATION"],
-        get: [],
-        release: ["--lease N", "--cooldown DURATION"],
-        keepalive: ["--lease N"],
-        delete: [],
-        stats: [],
-        list: ["--page-size N", "--page-token TOKEN", "--state STATE", "--all"],
-        watch: ["--start-revision N"],
-      };
-      for (const [command, options] of Object.entries(own)) {
-        const result = await runCli([command, "--help"]);
-        expect(result.code, command).to.equal(0);
-        expect(result.stdout).to.match(new RegExp(`^Usage: token-orchestrator ${command}\\b`));
-        for (const option of options) expect(result.stdout, `${command} ${option}`).to.contain(`  ${option}`);
-        expect(result.stdout).to.contain("  --address HOST:PORT");
-      }
-      expect((await runCli(["help", "release"])).stdout).to.equal((await runCli(["release", "--help"])).stdout);
-    });
-
-    it("--version prints package.json's version", async () => {
-      const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
-      expect(await runCli(["--version"])).to.deep.equal({ code: 0, stdout: `${version}\n`, stderr: "" });
-    });
-  });
-
-  describe("with bearer tokens (AUTH_TOKENS_FILE)", () => {
-    const CLIENT_TOKEN = "cli-client-token-4b9e02d7a1";
-    const ADMIN_TOKEN = "cli-admin-token-7c31f5e8b6";
-    const dir = mkdtempSync(join(tmpdir(), "tokens-cli-auth-"));
-    const tokensFile = join(dir, "tokens");
-    writeFileSync(tokensFile, `client ${CLIENT_TOKEN} cli-worker\nadmin ${ADMIN_TOKEN} cli-ops\n`);
-    let h: Harness;
-    before(async () => {
-      h = await startHarness({ env: { AUTH_TOKENS_FILE: tokensFile } });
-    });
-    after(async () => {
-      await h.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
-
-    it("sends --token, or TOKEN_ORCHESTRATOR_TOKEN, --token winning", async () => {
-      const address = h.app.grpcAddress;
-      const { keyId } = okJson(await runCli(["create", "--address", address, "--token", ADMIN_TOKEN])) as { keyId: string };
-      expect(okJson(await runCli(["get", keyId, "--address", address], { TOKEN_ORCHESTRATOR_TOKEN: CLIENT_TOKEN }))).to.have.property("state", "AVAILABLE");
-      expect(okJson(await runCli(["delete", keyId, "--address", address, "--token", ADMIN_TOKEN], { TOKEN_ORCHESTRATOR_TOKEN: CLIENT_TOKEN }))).to.deep.equal({});
-    });
-
-    it("without a token, or with a wrong one: UNAUTHENTICATED, exit 1; the token is never printed", async () => {
-      const address = h.app.grpcAddress;
-      failedWith(await runCli(["stats", "--address", address]), "UNAUTHENTICATED: a valid bearer token is required");
-      const wrong = `${ADMIN_TOKEN}-wrong`;
-      failedWith(await runCli(["stats", "--address", address, "--token", wrong]), "UNAUTHENTICATED: a valid bearer token is required");
-      failedWith(await runCli(["stats", "--address", address], { TOKEN_ORCHESTRATOR_TOKEN: wrong }), "UNAUTHENTICATED: a valid bearer token is required");
-    });
-
-    it("a client token calling an admin method: PERMISSION_DENIED, exit 1", async () => {
-      failedWith(await runCli(["create", "--address", h.app.grpcAddress, "--token", CLIENT_TOKEN]), "PERMISSION_DENIED: the client role may not call this method");
-      failedWith(await runCli(["watch", "--address", h.app.grpcAddress, "--token", CLIENT_TOKEN]), "PERMISSION_DENIED: the client role may not call this method");
-    });
-  });
-
-  describe("over TLS", () => {
-    let certs: TestCerts;
-    before(async () => {
-      certs = await generateTestCerts();
-    });
-    after(() => certs.remove());
-
-    it("--tls-ca trusts the server's CA; plaintext or another CA fails with UNAVAILABLE, exit 1", async () => {
-      const h = await startHarness({ env: { TLS_CERT_FILE: certs.server.certPath, TLS_KEY_FILE: certs.server.keyPath } });
-      try {
-        const address = h.app.grpcAddress;
-        const created = okJson(await runCli(["create", "--address", address, "--tls-ca", certs.ca.certPath]));
-        expect(okJson(await runCli(["get", String(created["keyId"]), "--address", address, "--tls-ca", certs.ca.certPath]))).to.have.property("state", "AVAILABLE");
-        failedWith(await runCli(["stats", "--address", address, "--timeout", "5s"]), /^UNAVAILABLE: .+\n$/);
-        failedWith(await runCli(["stats", "--address", address, "--timeout", "5s", "--tls-ca", certs.otherCa.certPath]), /^UNAVAILABLE: .+\n$/);
-      } finally {
-        await h.close();
-      }
-    });
-
-    it("--tls-cert and --tls-key present a client certificate to a server that asks for one (mutual TLS)", async () => {
-      const h = await startHarness({
-        env: { TLS_CERT_FILE: certs.server.certPath, TLS_KEY_FILE: certs.server.keyPath, TLS_CLIENT_CA_FILE: certs.ca.certPath },
-      });
-      try {
-        const tls = ["--address", h.app.grpcAddress, "--tls-ca", certs.ca.certPath];
-        expect(okJson(await runCli(["stats", ...tls, "--tls-cert", certs.client.certPath, "--tls-key", certs.client.keyPath]))).to.have.property("total", 0);
-        failedWith(await runCli(["stats", ...tls, "--timeout", "5s"]), /^UNAVAILABLE: .*certificate required.*\n$/);
-      } finally {
-        await h.close();
-      }
-    });
-  });
-
-  describe("as installed: package.json bin", () => {
-    it("is dist/src/cli/main.js, executable, with a node shebang", () => {
-      const { bin } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { bin: Record<string, string> };
-      expect(bin).to.deep.equal({ "token-orchestrator": "dist/src/cli/main.js" });
-      expect(join(ROOT, bin["token-orchestrator"] as string)).to.equal(CLI_MAIN);
-      expect(readFileSync(CLI_MAIN, "utf8").split("\n", 1)[0]).to.equal("#!/usr/bin/env node");
-      accessSync(CLI_MAIN, constants.X_OK);
-    });
-
-    it("runs as `npx token-orchestrator` from the repository (offline, with a cache of its own)", async function () {
-      this.timeout(120_000);
-      const h = await startHarness();
-      const cache = mkdtempSync(join(tmpdir(), "tokens-cli-npx-"));
-      try {
-        // offline: npx must find the package's own bin, never fetch a package of that name.
-        const env = cliEnv({ npm_config_cache: cache, npm_config_offline: "true", npm_config_update_notifier: "false" });
-        const result = await run("npx", ["token-orchestrator", "create", "--address", h.app.grpcAddress, "--ttl", "10m"], { env, timeoutMs: 110_000 });
-        expect(okJson(result)).to.have.property("ttl", "600s");
-        expect((await h.client.stats({})).total).to.equal(1);
-      } finally {
-        await h.close();
-        rmSync(cache, { recursive: true, force: true });
-      }
-    });
-  });
-
   describe("a server error during watch", () => {
     it("exits 1 with the code name: OUT_OF_RANGE for a revision no longer retained", async () => {
       const h = await startHarness({ env: { WATCH_RETENTION: "2" } });
       try {
         for (let i = 0; i < 5; i++) await h.client.create({});
-        const result = await runCli(["watch", "--start-revision", "1", "--address", h.app.grpcAddress]);
+        const result = await runCliInProcess(["watch", "--start-revision", "1", "--address", h.app.grpcAddress]);
         failedWith(result, /^OUT_OF_RANGE: the revision asked for is no longer retained.*\n$/);
       } finally {
         await h.close();

@@ -97,13 +97,20 @@ const leafExtensions = (usage: "serverAuth" | "clientAuth"): object[] => [
 ];
 
 /**
+ * The five RSA keys, made once per process: generating them is most of a set's cost (about
+ * a second of CPU), and mocha's workers run several TLS test files each. Every set still
+ * gets certificates of its own (new serials), in a directory of its own.
+ */
+let keyPairs: Promise<readonly [Pair, Pair, Pair, Pair, Pair]> | undefined;
+
+/**
  * Generates, in-process, a CA; a server certificate for localhost and 127.0.0.1 and a
  * client certificate, both signed by it; and an unrelated CA with a client certificate
- * of its own. Writes them as PEM files into a new temp dir. Once per test file: about
- * a second on two cores (RSA key generation, five keys in parallel).
+ * of its own. Writes them as PEM files into a new temp dir. Once per test file.
  */
 export async function generateTestCerts(): Promise<TestCerts> {
-  const [caPair, serverPair, clientPair, otherCaPair, otherClientPair] = await Promise.all([keyPair(), keyPair(), keyPair(), keyPair(), keyPair()]);
+  keyPairs ??= Promise.all([keyPair(), keyPair(), keyPair(), keyPair(), keyPair()]);
+  const [caPair, serverPair, clientPair, otherCaPair, otherClientPair] = await keyPairs;
   const ca: Subject = { commonName: "Token Orchestrator Test CA", pair: caPair };
   const otherCa: Subject = { commonName: "Unrelated Test CA", pair: otherCaPair };
   const caCert = certificate(ca, ca, undefined, CA_EXTENSIONS);

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
+import { runCli as runInProcess } from "../../src/cli/cli";
 import { ROOT, run, type RunResult } from "./run";
 
 /** The built CLI, as package.json's `bin` names it (`npm run build` makes it). */
@@ -17,14 +18,15 @@ let built: Promise<void> | undefined;
  * Once for all processes: mocha --parallel runs test files in several workers, and a
  * second worker's build rewrote dist/ while the first ran the CLI from it (a half-written
  * module: "Cannot read properties of undefined"). The first worker to take the lock
- * builds and leaves a mark; the others wait, then find dist/ newer than every source.
+ * builds; the others wait. Every finished build leaves a mark (scripts/finish-build.cjs),
+ * so the build `npm install` made counts while no source is newer than it.
  */
 export function buildOnce(): Promise<void> {
   built ??= buildUnlessFresh();
   return built;
 }
 
-const BUILD_INPUTS = ["src", "clients", "proto", "package.json", "tsconfig.json", "tsconfig.build.json"];
+const BUILD_INPUTS = ["src", "clients", "proto", "package.json", "tsconfig.json", "tsconfig.build.json", "scripts/finish-build.cjs"];
 
 async function buildUnlessFresh(): Promise<void> {
   const dir = join(ROOT, ".tmp");
@@ -46,7 +48,6 @@ async function buildUnlessFresh(): Promise<void> {
       if (isFresh(mark)) return; // built by another process between the two checks
       const result = await run("npm", ["run", "--silent", "build"], { env: process.env, timeoutMs: 180_000 });
       if (result.code !== 0) throw new Error(`npm run build failed (${result.code}): ${result.stdout}${result.stderr}`);
-      writeFileSync(mark, "");
       return;
     } finally {
       rmSync(lock, { recursive: true, force: true });
@@ -81,6 +82,26 @@ export function cliEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.Pro
 /** Runs `token-orchestrator ...args` (the built file, through node) to completion. */
 export function runCli(args: readonly string[], extraEnv: Readonly<Record<string, string>> = {}): Promise<RunResult> {
   return run(process.execPath, [CLI_MAIN, ...args], { env: cliEnv(extraEnv), timeoutMs: 30_000 });
+}
+
+/**
+ * Runs the same command line in this process, through the function the bin calls
+ * (`runCli` of src/cli/cli.ts) with stdout and stderr captured: what the command prints
+ * and the status it exits with, without a Node start per call (a spawn costs a fifth of
+ * a second of CPU; the CLI's suites make about seventy calls). What only a process shows
+ * (the bin, signals, Node's own warnings) is tested with `runCli` and `spawnCli`.
+ */
+export async function runCliInProcess(args: readonly string[], extraEnv: Readonly<Record<string, string>> = {}): Promise<RunResult> {
+  let stdout = "";
+  let stderr = "";
+  const never = new AbortController().signal; // no signal reaches a call run in-process
+  const code = await runInProcess(args, {
+    env: cliEnv(extraEnv),
+    writeOut: (text) => void (stdout += text),
+    writeErr: (text) => void (stderr += text),
+    interrupted: () => never,
+  });
+  return { code, stdout, stderr };
 }
 
 /** A CLI process left running (watch): its stdout line by line, and its end. */
