@@ -2,7 +2,7 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { buildOnce, CLI_MAIN, cliEnv, runCli, runCliInProcess } from "../support/cli";
+import { buildCliFirst, CLI_MAIN, cliEnv, runCli, runCliInProcess } from "../support/cli";
 import { okJson } from "../support/cli-output";
 import { startHarness } from "../support/harness";
 import { ROOT, run } from "../support/run";
@@ -13,10 +13,7 @@ import { ROOT, run } from "../support/run";
  */
 describe("token-orchestrator, the CLI, as installed", function () {
   this.timeout(60_000);
-  before(async function () {
-    this.timeout(180_000);
-    await buildOnce();
-  });
+  buildCliFirst();
 
   describe("help and version", () => {
     it("--help (and -h, and help) lists every command and every global option, on stdout, exit 0", async () => {

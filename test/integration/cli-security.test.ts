@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { generateTestCerts, type TestCerts } from "../support/certs";
-import { buildOnce, runCli, runCliInProcess } from "../support/cli";
+import { buildCliFirst, runCli, runCliInProcess } from "../support/cli";
 import { failedWith, okJson } from "../support/cli-output";
 import { type Harness, startHarness } from "../support/harness";
 
@@ -14,10 +14,7 @@ import { type Harness, startHarness } from "../support/harness";
  */
 describe("token-orchestrator, the CLI, with tokens and TLS", function () {
   this.timeout(60_000);
-  before(async function () {
-    this.timeout(180_000);
-    await buildOnce();
-  });
+  buildCliFirst();
 
   describe("with bearer tokens (AUTH_TOKENS_FILE)", () => {
     const CLIENT_TOKEN = "cli-client-token-4b9e02d7a1";

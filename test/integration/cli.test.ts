@@ -1,7 +1,7 @@
 import { createServer } from "node:net";
 import { expect } from "chai";
 import { KeyState } from "../../clients";
-import { buildOnce, runCliInProcess, spawnCli } from "../support/cli";
+import { buildCliFirst, runCliInProcess, spawnCli } from "../support/cli";
 import { failedWith, okJson } from "../support/cli-output";
 import { startHarness, type Harness } from "../support/harness";
 import type { RunResult } from "../support/run";
@@ -21,10 +21,7 @@ const fromNow = (text: unknown): number => Date.parse(String(text)) - Date.now()
 
 describe("token-orchestrator, the CLI", function () {
   this.timeout(60_000);
-  before(async function () {
-    this.timeout(180_000);
-    await buildOnce();
-  });
+  buildCliFirst();
 
   describe("against an open server", () => {
     let h: Harness;

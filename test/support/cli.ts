@@ -26,6 +26,14 @@ export function buildOnce(): Promise<void> {
   return built;
 }
 
+/** In a suite that runs the built CLI: a `before` hook that builds it first (`buildOnce`; minutes allowed on a cold machine). */
+export function buildCliFirst(): void {
+  before(async function () {
+    this.timeout(180_000);
+    await buildOnce();
+  });
+}
+
 const BUILD_INPUTS = ["src", "clients", "proto", "package.json", "tsconfig.json", "tsconfig.build.json", "scripts/finish-build.cjs"];
 
 async function buildUnlessFresh(): Promise<void> {
