@@ -9,7 +9,8 @@ import { ROOT, run } from "../support/run";
 
 /**
  * `token-orchestrator` as a user meets it before any call, run as the process it is: its
- * help, its version, the package.json `bin` and `npx` (cli.test.ts runs the commands).
+ * help, its version, a usage error's exit status, the package.json `bin` and `npx` (each
+ * command's own help in-process; cli.test.ts runs the commands).
  */
 describe("token-orchestrator, the CLI, as installed", function () {
   this.timeout(60_000);
@@ -56,6 +57,12 @@ describe("token-orchestrator, the CLI, as installed", function () {
     it("--version prints package.json's version", async () => {
       const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
       expect(await runCli(["--version"])).to.deep.equal({ code: 0, stdout: `${version}\n`, stderr: "" });
+    });
+
+    it("a usage error is the process's exit status 2, as the in-process runs return it", async () => {
+      const result = await runCli(["get"]);
+      expect(result).to.deep.equal({ code: 2, stdout: "", stderr: "token-orchestrator: get takes KEY_ID, got none\nRun 'token-orchestrator get --help' for usage.\n" });
+      expect(result).to.deep.equal(await runCliInProcess(["get"]));
     });
   });
 
