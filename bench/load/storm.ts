@@ -198,7 +198,7 @@ async function stormOf(kind: StormKind, store: StormStore, settings: Settings, r
           filled = await server.ask<Filled>(`fill ${kind} ${storm.keys} ${storm.spareKeys}`, "fill", 600_000);
         } else {
           // From the fill's end: the warm-up and 'before' windows, and a margin for the fill's last write running late.
-          const leadMs = (storm.warmSeconds + storm.beforeSeconds) * 1000 * 1.2 + 200;
+          const leadMs = (storm.warmSeconds + storm.beforeSeconds.redis) * 1000 * 1.2 + 200;
           const { instant, ms } = await redis.filler.fill({ kind, stormIds: ids.storm, spareIds: ids.spare, liveId, leadMs });
           filled = { keys: storm.keys, ms, instant, spreadMs: 0 };
         }
@@ -246,9 +246,10 @@ async function runStorm(kind: StormKind, store: StormStore, settings: Settings, 
   const problems: string[] = [];
   const workload = steadyLoad(kind, context.liveId);
   const expected = await probe(kind, grpcOf(target), workload.methods, grpcFrame(workload.message));
-  await sleep(Math.max(0, instant - (storm.beforeSeconds + storm.warmSeconds) * 1000 - Date.now()));
+  const beforeMs = storm.beforeSeconds[store] * 1000;
+  await sleep(Math.max(0, instant - beforeMs - storm.warmSeconds * 1000 - Date.now()));
   const loadStart = Date.now();
-  if (instant - loadStart < storm.beforeSeconds * 1000) {
+  if (instant - loadStart < beforeMs) {
     problems.push(`the load started ${instant - loadStart} ms before the instant: the 'before' window is cut short (raise leadSeconds)`);
   }
   const acrossMs = storm.acrossSeconds[store] * 1000;
@@ -305,7 +306,7 @@ async function runStorm(kind: StormKind, store: StormStore, settings: Settings, 
       ...(redis === undefined ? {} : { ping: summarize(pingSamples.filter(([sent]) => sent >= fromMs && sent < toMs).map(([, ms]) => ms)) }),
     };
   };
-  const before = window(instant - storm.beforeSeconds * 1000, instant);
+  const before = window(instant - beforeMs, instant);
   const across = window(instant, acrossEnd);
   // h2load --rps sends in bursts: only a window of many calls shows whether it kept the schedule.
   if (before.sentShare < MIN_SENT_SHARE && before.seconds * rate >= 1000) {
