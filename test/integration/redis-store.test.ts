@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { RedisStore } from "../../src/store/redis/redis-store";
+import { REDIS_ACQUIRE_RELEASE_BUDGET, REDIS_DEADLINE_BUDGET, RedisStore } from "../../src/store/redis/redis-store";
 import { defineScripts, poolKeys } from "../../src/store/redis/scripts";
 import { ManualClock } from "../support/manual-clock";
 import { TestRedis } from "../support/redis-server";
@@ -48,6 +48,32 @@ describe("Redis store", function () {
         expect(outOfRange, "reads of the next revision refused as out of range").to.equal(0);
       } finally {
         await Promise.all([writer.close(), reader.close()]);
+      }
+    });
+  });
+
+  describe("Acquire's share of a backlog", () => {
+    it("a turn's Acquires apply at most REDIS_ACQUIRE_RELEASE_BUDGET due releases; a sweep script applies a full deadline budget", async () => {
+      expect(REDIS_ACQUIRE_RELEASE_BUDGET).to.be.below(REDIS_DEADLINE_BUDGET);
+      const clock = new ManualClock();
+      const settings = { keyTtlMs: 3_600_000, blockTtlMs: 1000, maxKeys: 10_000 }; // the default budgets
+      const store = new RedisStore({ url: redis.url, prefix: "acquire-share:", settings, clock, sweepIntervalMs: 3_600_000 });
+      const client = redis.client();
+      try {
+        await store.connected();
+        const held = 2 * REDIS_DEADLINE_BUDGET;
+        for (let i = 0; i < held; i += 1) await store.create();
+        for (let i = 0; i < held; i += 1) await store.acquire();
+        clock.advance(1000); // every hold has ended, none applied
+        await new Promise((resolve) => setImmediate(resolve));
+        await store.acquire();
+        expect((await store.counts()).leased, "one Acquire's turn").to.equal(held - REDIS_ACQUIRE_RELEASE_BUDGET + 1);
+        const run = defineScripts(client);
+        const applied = ((await run("sweep", poolKeys("acquire-share:"), [String(clock.now()), REDIS_DEADLINE_BUDGET, "", 10_000])) as unknown[])[0];
+        expect(applied, "one sweep script").to.equal(REDIS_DEADLINE_BUDGET);
+      } finally {
+        client.disconnect();
+        await store.close();
       }
     });
   });
