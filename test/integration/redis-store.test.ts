@@ -67,7 +67,7 @@ describe("Redis store", function () {
         await new Promise((resolve) => setImmediate(resolve));
         await store.acquire();
         expect((await store.counts()).leased, "one Acquire's turn").to.equal(held - REDIS_ACQUIRE_RELEASE_BUDGET + 1);
-        expect(await store.sweep(), "the sweep, in scripts of the deadline budget").to.equal(held - REDIS_ACQUIRE_RELEASE_BUDGET);
+        expect(await store.sweep(), "the sweep applies what the Acquire left").to.equal(held - REDIS_ACQUIRE_RELEASE_BUDGET);
         expect((await store.counts()).leased).to.equal(1);
       } finally {
         await store.close();
