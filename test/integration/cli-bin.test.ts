@@ -81,7 +81,10 @@ describe("token-orchestrator, the CLI, as installed", function () {
       const cache = mkdtempSync(join(tmpdir(), "tokens-cli-npx-"));
       try {
         // offline: npx must find the package's own bin, never fetch a package of that name.
-        const env = cliEnv({ npm_config_cache: cache, npm_config_offline: "true", npm_config_update_notifier: "false" });
+        // Without its scripts: npx links the repository into its cache and would run
+        // `prepare` (a whole build, 10 s of CPU) into the dist/ other test workers are
+        // running; buildCliFirst has built it already.
+        const env = cliEnv({ npm_config_cache: cache, npm_config_offline: "true", npm_config_update_notifier: "false", npm_config_ignore_scripts: "true" });
         const result = await run("npx", ["token-orchestrator", "create", "--address", h.app.grpcAddress, "--ttl", "10m"], { env, timeoutMs: 110_000 });
         expect(okJson(result)).to.have.property("ttl", "600s");
         expect((await h.client.stats({})).total).to.equal(1);
