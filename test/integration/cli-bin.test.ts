@@ -2,7 +2,8 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { buildCliFirst, CLI_MAIN, cliEnv, runCli, runCliInProcess } from "../support/cli";
+import { buildFirst, CLI_MAIN } from "../support/build";
+import { cliEnv, runCli, runCliInProcess } from "../support/cli";
 import { okJson } from "../support/cli-output";
 import { startHarness } from "../support/harness";
 import { ROOT, run } from "../support/run";
@@ -14,7 +15,7 @@ import { ROOT, run } from "../support/run";
  */
 describe("token-orchestrator, the CLI, as installed", function () {
   this.timeout(60_000);
-  buildCliFirst();
+  buildFirst();
 
   describe("help and version", () => {
     it("--help (and -h, and help) lists every command and every global option, on stdout, exit 0", async () => {
@@ -83,7 +84,7 @@ describe("token-orchestrator, the CLI, as installed", function () {
         // offline: npx must find the package's own bin, never fetch a package of that name.
         // Without its scripts: npx links the repository into its cache and would run
         // `prepare` (a whole build, 10 s of CPU) into the dist/ other test workers are
-        // running; buildCliFirst has built it already.
+        // running; buildFirst has built it already.
         const env = cliEnv({ npm_config_cache: cache, npm_config_offline: "true", npm_config_update_notifier: "false", npm_config_ignore_scripts: "true" });
         const result = await run("npx", ["token-orchestrator", "create", "--address", h.app.grpcAddress, "--ttl", "10m"], { env, timeoutMs: 110_000 });
         expect(okJson(result)).to.have.property("ttl", "600s");

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
-import { buildOnce, runCli, spawnCli } from "../support/cli";
+import { buildOnce } from "../support/build";
+import { runCli, spawnCli } from "../support/cli";
 import { startHarness, type Harness } from "../support/harness";
 import { ROOT } from "../support/run";
 

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { generateTestCerts, type TestCerts } from "../support/certs";
-import { buildCliFirst, runCli, runCliInProcess } from "../support/cli";
+import { buildFirst } from "../support/build";
+import { runCli, runCliInProcess } from "../support/cli";
 import { failedWith, okJson } from "../support/cli-output";
 import { type Harness, startHarness } from "../support/harness";
 
@@ -14,7 +15,7 @@ import { type Harness, startHarness } from "../support/harness";
  */
 describe("token-orchestrator, the CLI, with tokens and TLS", function () {
   this.timeout(60_000);
-  buildCliFirst();
+  buildFirst();
 
   describe("with bearer tokens (AUTH_TOKENS_FILE)", () => {
     const CLIENT_TOKEN = "cli-client-token-4b9e02d7a1";

@@ -1,7 +1,8 @@
 import { createServer } from "node:net";
 import { expect } from "chai";
 import { KeyState } from "../../clients";
-import { buildCliFirst, runCliInProcess, spawnCli } from "../support/cli";
+import { buildFirst } from "../support/build";
+import { runCliInProcess, spawnCli } from "../support/cli";
 import { failedWith, okJson } from "../support/cli-output";
 import { startHarness, type Harness } from "../support/harness";
 import type { RunResult } from "../support/run";
@@ -21,7 +22,7 @@ const fromNow = (text: unknown): number => Date.parse(String(text)) - Date.now()
 
 describe("token-orchestrator, the CLI", function () {
   this.timeout(60_000);
-  buildCliFirst();
+  buildFirst();
 
   describe("against an open server", () => {
     let h: Harness;

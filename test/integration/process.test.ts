@@ -1,10 +1,12 @@
 import { expect } from "chai";
 import { createTokenClient } from "../../clients";
-import { ROOT, run } from "../support/run";
+import { buildFirst, SERVICE_MAIN } from "../support/build";
 import { startServiceProcess } from "../support/process";
+import { ROOT, run } from "../support/run";
 
 describe("the service process", function () {
   this.timeout(60_000);
+  buildFirst();
 
   it("logs one start-up line naming its addresses, serves, and exits 0 on SIGTERM", async () => {
     const service = await startServiceProcess({});
@@ -29,7 +31,7 @@ describe("the service process", function () {
   // One real refusal proves main.ts turns a ConfigError into one stderr line and exit 1;
   // every other bad value is covered in process by test/unit/config.test.ts.
   it("refuses to start on KEY_TTL=5 (no unit) with exit 1 and one stderr line naming the variable", async () => {
-    const result = await run(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    const result = await run(process.execPath, [SERVICE_MAIN], {
       cwd: ROOT,
       env: { ...process.env, KEY_TTL: "5", GRPC_PORT: "0", PORT: "0" },
     });

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { Code, createTokenClient, type KeyEvent, KeyEventType, type ServiceError, type TokenClient } from "../../clients";
+import { buildFirst } from "../support/build";
 import { type ServiceProcess, startServiceProcess } from "../support/process";
 import { TestRedis } from "../support/redis-server";
 
@@ -9,6 +10,7 @@ const ACQUIRES_PER_INSTANCE = 60;
 /** Two service processes on one redis-server: one pool, no key ever held twice, survives an outage. */
 describe("several instances on one Redis", function () {
   this.timeout(120_000);
+  buildFirst();
   let redis: TestRedis;
   let instances: ServiceProcess[] = [];
   let clients: TokenClient[] = [];

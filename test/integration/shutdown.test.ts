@@ -6,6 +6,7 @@ import type { ServiceError } from "../../clients";
 import { ServerReflectionRequest } from "../../clients/generated/grpc/reflection/v1/reflection";
 import { MemoryStore } from "../../src/store/memory/memory-store";
 import type { KeyRecord, KeyStore } from "../../src/store/port";
+import { buildFirst } from "../support/build";
 import { startHarness } from "../support/harness";
 import { ManualClock } from "../support/manual-clock";
 import { startServiceProcess } from "../support/process";
@@ -65,6 +66,7 @@ describe("graceful shutdown", () => {
 
 describe("shutdown of the process", function () {
   this.timeout(30_000);
+  buildFirst();
 
   it("exits 0 within SHUTDOWN_GRACE + 1 s while clients that stopped reading hold both ports", async () => {
     const service = await startServiceProcess({ SHUTDOWN_GRACE: "1s", LOG_LEVEL: "warn" });
@@ -99,6 +101,7 @@ describe("shutdown of the process", function () {
 
 describe("start-up and repeated signals", function () {
   this.timeout(30_000);
+  buildFirst();
 
   it("a second SIGTERM or a SIGINT during the stop changes nothing: exit 0", async () => {
     const service = await startServiceProcess({ SHUTDOWN_GRACE: "1s", LOG_LEVEL: "warn" });

@@ -3,6 +3,7 @@ import https from "node:https";
 import { join } from "node:path";
 import { expect } from "chai";
 import { Code, createTokenClient, type ServiceError, type TlsOptions, type TokenClient } from "../../clients";
+import { buildFirst } from "../support/build";
 import { generateTestCerts, type TestCerts } from "../support/certs";
 import { codeOf } from "../support/grpc-code";
 import { startHarness, type Harness } from "../support/harness";
@@ -231,6 +232,7 @@ describe("TLS and mutual TLS on both transports", function () {
   });
 
   describe("the service process", () => {
+    buildFirst();
     it("says (TLS) and https:// in its start-up line, and serves gRPC over TLS", async () => {
       const service = await startServiceProcess(tlsEnv());
       try {

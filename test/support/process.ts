@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { buildOnce, SERVICE_MAIN } from "./build";
 import { ROOT } from "./run";
 
 export interface ServiceProcess {
@@ -14,9 +15,13 @@ export interface ServiceProcess {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts `src/main.ts` as its own process (as `npm start` would, without the build) and waits for its start-up line. */
-export function startServiceProcess(env: Readonly<Record<string, string>>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+/**
+ * Starts the built service as its own process, as `npm start` runs it (built first if
+ * stale: `buildOnce`; a suite that calls this has `buildFirst()`), and waits for its start-up line.
+ */
+export async function startServiceProcess(env: Readonly<Record<string, string>>): Promise<ServiceProcess> {
+  await buildOnce();
+  const child = spawn(process.execPath, [SERVICE_MAIN], {
     cwd: ROOT,
     env: { ...process.env, HOST: "127.0.0.1", GRPC_PORT: "0", PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
