@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { buildFirst } from "../support/build";
 import { TestRedis } from "../support/redis-server";
 import { describeGrpcCase, describeGrpcOutcome, describeRestCase, describeRestOutcome } from "./lib/describe";
 import { errorLogs, type FuzzServer, startFuzzServer } from "./lib/fuzz-server";
@@ -49,6 +50,7 @@ for (const setup of SETUPS) {
   const cases = Math.max(1, Math.round(settings.cases * setup.share));
   describe(`hostile input: ${setup.name}`, function () {
     this.timeout(60_000 + cases * 60);
+    buildFirst(); // the raw frames go to the built service in its own process
     let server: FuzzServer;
     let redis: TestRedis | undefined;
 

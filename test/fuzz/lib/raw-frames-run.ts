@@ -13,7 +13,7 @@ export interface RawFramesRun {
 }
 
 /**
- * Sends the raw HTTP/2 cases to the service started as its own process (src/main.ts), so
+ * Sends the raw HTTP/2 cases to the service started as its own process (the built one), so
  * that a crash in the HTTP/2 stack (native code: an abort cannot be caught) fails this
  * test with the cases in flight, instead of ending the test run itself.
  */
