@@ -52,13 +52,14 @@ export interface RedisSection {
 
 /**
  * A redis-server of the bench's own (never the one on 6379), with no persistence at all:
- * the bench measures Redis, not the disk. `cpu`: pinned there (else it floats).
+ * the bench measures Redis, not the disk. `cpu`: pinned there (else it floats). `realtime`:
+ * at real-time priority (see LaunchOptions).
  */
-export function startBenchRedis(cpu?: number): Promise<TestRedis> {
+export function startBenchRedis(cpu?: number, realtime = false): Promise<TestRedis> {
   return TestRedis.start({
     durable: false,
     spawnServer: (args) => {
-      const child = launch("redis-server", args, cpu === undefined ? {} : { cpu }); // tracked, so it is stopped whatever happens
+      const child = launch("redis-server", args, { cpu, realtime }); // tracked, so it is stopped whatever happens
       child.stdout?.resume(); // nobody reads its log: drain it so a full pipe never blocks it
       child.stderr?.resume();
       return child;

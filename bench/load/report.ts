@@ -112,7 +112,8 @@ export function stormTable(results: readonly StormResult[], settings: Settings):
   const storm = settings.storm;
   const lines = [
     `storms: N keys whose deadlines fall on one millisecond (the instant) under a steady gRPC load (h2load --rps, ${storm.clients} clients); ` +
-      `before = the ${storm.beforeSeconds.memory} s (memory) or ${storm.beforeSeconds.redis} s (Redis) before the instant, across = the instant → no passed deadline left (backlog gone)`,
+      `before = the ${storm.beforeSeconds.memory} s (memory) or ${storm.beforeSeconds.redis} s (Redis) before the instant, across = the instant → no passed deadline left (backlog gone)` +
+      (results.some((result) => result.store === "redis") ? `; redis-server ${results.some((result) => result.redisRealtime === true) ? "at real-time priority (chrt -f 10), floating" : "at normal priority (no chrt allowed), floating"}` : ""),
     `p99s, ratio and clear time from the median run of ${storm.repeats} (every run's ratio in brackets); stall (server event loop, across), PING (own connection, ` +
       `every ${POLL_MS} ms: p99 across, max over the whole load) and slowest command (SLOWLOG, > ${STORM_TARGETS.slowlogThresholdUs / 1000} ms): worst run; latencies in ms; ` +
       `sent: calls sent across the storm ÷ the schedule's (below 100%, h2load's streams were all waiting and late calls' latency goes unmeasured)`,

@@ -47,8 +47,10 @@ export interface StormSettings {
   readonly beforeSeconds: { readonly memory: number; readonly redis: number };
   /**
    * Load run from the instant on, by store: it must outlast the backlog (else the run is doubtful).
-   * Redis: only the sweeper applies a backlog nobody touches, at half duty (a 1e6 backlog took 16-18 s in
-   * the morning and 26 s at night on this machine: the window is 32 s).
+   * Redis: only the sweeper applies a backlog nobody touches, at half duty (a 1e6 backlog took 16-18 s on
+   * a fast morning here, 36-52 s on slow days, and up to 78 s with Redis at real-time priority, which
+   * leaves the service less CPU: the window is 96 s). Longer than the 24 s reference: the across p99 is
+   * read over more of the machine's hiccups, which only makes the target harder.
    */
   readonly acrossSeconds: { readonly memory: number; readonly redis: number };
   /** Storms in a row (same server process), each reported; the median ratio is the figure. */
@@ -71,7 +73,7 @@ export function settingsFor(smoke: boolean, dir: string, overrides: { seconds?: 
     wrk: { connections: 64 },
     storm: smoke
       ? { keys: 1e4, spareKeys: 2000, leadSeconds: 0.6, clients: 4, ratePerClient: 250, warmSeconds: 0.1, beforeSeconds: { memory: 0.3, redis: 0.3 }, acrossSeconds: { memory: 0.3, redis: 1.2 }, repeats: 1 }
-      : { keys: 1e6, spareKeys: 50_000, leadSeconds: 16, clients: 4, ratePerClient: 500, warmSeconds: 2, beforeSeconds: { memory: 4, redis: 24 }, acrossSeconds: { memory: 5, redis: 32 }, repeats: 3 },
+      : { keys: 1e6, spareKeys: 50_000, leadSeconds: 16, clients: 4, ratePerClient: 500, warmSeconds: 2, beforeSeconds: { memory: 4, redis: 24 }, acrossSeconds: { memory: 5, redis: 96 }, repeats: 3 },
     redis: smoke ? { benchmarkRequests: 5000, benchmarkClients: 50 } : { benchmarkRequests: 200_000, benchmarkClients: 50 },
     serverCpu: 0,
     loadCpu: 1,

@@ -2,18 +2,20 @@
  * The Redis side of the storms, all on connections of the bench's own (never
  * the service's):
  * - the fill (storm-redis-fill.ts) writes the pool's structures directly;
- * - a PING every few ms on its own connection: what any other client of this
- *   Redis waits while the service works through the backlog;
+ * - a PING every few ms on its own connection, from a process of its own
+ *   (ping-probe.ts): what any other client of this Redis waits while the
+ *   service works through the backlog;
  * - a poller of the passed-but-unapplied deadlines (ZCOUNT up to now), whose
  *   first zero after the instant is when the backlog is gone;
  * - SLOWLOG, for the longest single command Redis ran, scripts named.
  */
 import { createHash } from "node:crypto";
-import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Redis from "ioredis";
 import { OPERATIONS, scriptSource } from "../../src/store/redis/scripts";
 import type { TestRedis } from "../../test/support/redis-server";
+import { compiledServer } from "./compile";
+import { JsonProcess, launch } from "./procs";
 import { startBenchRedis } from "./redis";
 import { type StormKind, stormZset } from "./storm-kinds";
 import { poolKeys, RedisFiller } from "./storm-redis-fill";
@@ -26,21 +28,26 @@ export class RedisBench {
   private constructor(
     readonly server: TestRedis,
     readonly admin: Redis,
-    private readonly ping: Redis,
     private readonly poll: Redis,
     readonly filler: RedisFiller,
   ) {}
 
+  /**
+   * Redis floats, at real-time priority where the bench may give it (REALTIME_ALLOWED): on a
+   * deployment it has a machine of its own, and here it shares two cores with the service, the
+   * load generator and the bench. At normal priority SLOWLOG timed one-key commands at 60-95 ms
+   * (the process waiting for a core mid-command, which SLOWLOG counts): the rig, not the scripts.
+   */
   static async start(): Promise<RedisBench> {
-    const server = await startBenchRedis();
+    const server = await startBenchRedis(undefined, true);
     const admin = server.client();
-    return new RedisBench(server, admin, server.client(), server.client(), new RedisFiller(admin, server.port, STORM_PREFIX));
+    return new RedisBench(server, admin, server.client(), new RedisFiller(admin, server.port, STORM_PREFIX));
   }
 
   /** From now until `finish`: SLOWLOG from empty, PINGs every `everyMs`, the backlog polled from the instant on (until `untilMs` at most). */
   async watch(kind: StormKind, instant: number, untilMs: number, everyMs: number, slowlogThresholdUs: number): Promise<RedisWatch> {
     await resetSlowlog(this.admin, slowlogThresholdUs);
-    const pings = new PingSampler(this.ping, everyMs);
+    const pings = await PingProbe.start(this.server.url, everyMs);
     const backlog = watchBacklog(this.poll, poolKeys(STORM_PREFIX)[stormZset(kind)], instant, untilMs, everyMs);
     return {
       finish: async () => ({ pings: await pings.stop(), backlog: await backlog, slowlog: await readSlowlog(this.admin) }),
@@ -48,7 +55,7 @@ export class RedisBench {
   }
 
   async stop(): Promise<void> {
-    for (const client of [this.admin, this.ping, this.poll]) client.disconnect();
+    for (const client of [this.admin, this.poll]) client.disconnect();
     await this.server.stop();
   }
 }
@@ -62,34 +69,38 @@ export interface RedisWatch {
 export type Sample = readonly [number, number];
 
 /**
- * A PING every `everyMs` on a connection of its own, whether or not the previous
- * one came back: while Redis runs one long command they queue, and each one's
- * round trip is how long a client arriving then waited.
+ * ping-probe.ts in its own process at real-time priority, like the storms' Redis: the
+ * bench's own process shares the load generator's core, and a PING timed in it read the
+ * waits of its event loop (846 ms while no command ran over 14 ms).
  */
-class PingSampler {
-  private readonly samples: Sample[] = [];
-  private readonly timer: NodeJS.Timeout;
+class PingProbe {
+  private constructor(private readonly process: JsonProcess) {}
 
-  constructor(
-    private readonly redis: Redis,
-    everyMs: number,
-  ) {
-    this.timer = setInterval(() => {
-      const sent = Date.now();
-      const started = performance.now();
-      this.redis.ping().then(
-        () => this.samples.push([sent, performance.now() - started]),
-        () => undefined, // a failed PING shows as a missing sample
-      );
-    }, everyMs);
+  static async start(url: string, everyMs: number): Promise<PingProbe> {
+    const child = launch(process.execPath, [compiledServer("bench/load/ping-probe.ts"), url, String(everyMs)], { realtime: true, stdin: true });
+    const probe = new JsonProcess("PING probe", child);
+    await probe.waitFor((m) => (m["ready"] === true ? true : undefined), 10_000, "ready line");
+    return new PingProbe(probe);
   }
 
-  /** Stops sending; resolves once every PING sent has come back. */
+  /** Stops sending; resolves with every sample once every PING sent has come back. */
   async stop(): Promise<readonly Sample[]> {
-    clearInterval(this.timer);
-    await this.redis.ping().catch(() => undefined); // answered after every earlier one: same connection, in order
-    return this.samples;
+    this.process.send("stop");
+    const samples = await this.process.waitFor((m) => samplesIn(m["samples"]), 30_000, "samples");
+    await this.process.stop();
+    return samples;
   }
+}
+
+/** The probe's samples, if `value` is a list of [sent at, round trip] pairs. */
+function samplesIn(value: unknown): Sample[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const samples: Sample[] = [];
+  for (const entry of value as unknown[]) {
+    if (!Array.isArray(entry) || typeof entry[0] !== "number" || typeof entry[1] !== "number") return undefined;
+    samples.push([entry[0], entry[1]]);
+  }
+  return samples;
 }
 
 export interface Backlog {

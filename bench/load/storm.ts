@@ -16,7 +16,7 @@ import { randomKeyId } from "../../src/core/key-id";
 import { liveKey } from "./memory";
 import { fitsEveryBody } from "./workloads";
 import { compiledServer } from "./compile";
-import { JsonProcess, launch } from "./procs";
+import { JsonProcess, launch, REALTIME_ALLOWED } from "./procs";
 import type { Settings } from "./settings";
 import { answerProblems, type Creates, createsOf, type Latency, probe, summarize } from "./storm-checks";
 import { type StormKind, type StormStore, stormEnv, steadyLoad } from "./storm-kinds";
@@ -74,6 +74,8 @@ export interface StormResult {
   readonly runs: readonly StormRun[];
   /** Median of the runs' p99 ratios. */
   readonly p99Ratio: number;
+  /** Redis ran at real-time priority (RedisBench.start); undefined on memory. */
+  readonly redisRealtime: boolean | undefined;
   /** Doubtful figures: the bench exits 1. */
   readonly problems: readonly string[];
 }
@@ -220,6 +222,7 @@ async function stormOf(kind: StormKind, store: StormStore, settings: Settings, r
       load: workload.measures,
       runs,
       p99Ratio: ratios[(ratios.length - 1) >> 1] ?? Number.NaN,
+      redisRealtime: store === "redis" ? REALTIME_ALLOWED : undefined,
       problems: [...runs.flatMap((run, i) => run.problems.map((problem) => `run ${i + 1}: ${problem}`)), ...failed],
     };
   } finally {
