@@ -69,12 +69,13 @@ export interface RedisWatch {
 export type Sample = readonly [number, number];
 
 /**
- * ping-probe.ts in its own process at real-time priority, like the storms' Redis: the
- * bench's own process shares the load generator's core, and a PING timed in it read the
- * waits of its event loop (846 ms while no command ran over 14 ms).
+ * ping-probe.ts in its own process at real-time priority, like the storms' Redis. The
+ * bench's own process shares the load generator's core: a PING timed there read 846 ms in
+ * a run whose slowest command took 14 ms, most likely its own event loop's wait; from the
+ * probe, 32 ms at most over fifteen storm runs.
  */
 class PingProbe {
-  private constructor(private readonly process: JsonProcess) {}
+  private constructor(private readonly probe: JsonProcess) {}
 
   static async start(url: string, everyMs: number): Promise<PingProbe> {
     const child = launch(process.execPath, [compiledServer("bench/load/ping-probe.ts"), url, String(everyMs)], { realtime: true, stdin: true });
@@ -85,9 +86,9 @@ class PingProbe {
 
   /** Stops sending; resolves with every sample once every PING sent has come back. */
   async stop(): Promise<readonly Sample[]> {
-    this.process.send("stop");
-    const samples = await this.process.waitFor((m) => samplesIn(m["samples"]), 30_000, "samples");
-    await this.process.stop();
+    this.probe.send("stop");
+    const samples = await this.probe.waitFor((m) => samplesIn(m["samples"]), 30_000, "samples");
+    await this.probe.stop();
     return samples;
   }
 }
