@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     BLOCK_TTL: "2s",
     ...(withAuth ? enableAuth(dir) : {}),
   };
-  const redis = onRedis ? await startBenchRedis(1) : undefined;
+  const redis = onRedis ? await startBenchRedis({ cpu: 1 }) : undefined;
   const runs = [
     { name: "service", command: ["dist/src/main.js"], env },
     redis === undefined

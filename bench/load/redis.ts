@@ -12,7 +12,7 @@ import { grpcRow, type Row } from "./compare";
 import { cpuSeconds } from "./cpu";
 import { liveKey } from "./memory";
 import { TestRedis } from "../../test/support/redis-server";
-import { launch, runTool } from "./procs";
+import { launch, type LaunchOptions, runTool } from "./procs";
 import type { Settings } from "./settings";
 import { fillPool, grpcOf, startAll, startService, type Target } from "./targets";
 import { h2load } from "./tools";
@@ -52,14 +52,14 @@ export interface RedisSection {
 
 /**
  * A redis-server of the bench's own (never the one on 6379), with no persistence at all:
- * the bench measures Redis, not the disk. `cpu`: pinned there (else it floats). `realtime`:
+ * the bench measures Redis, not the disk. `cpu`: pinned there (else it floats); `realtime`:
  * at real-time priority (see LaunchOptions).
  */
-export function startBenchRedis(cpu?: number, realtime = false): Promise<TestRedis> {
+export function startBenchRedis({ cpu, realtime }: Pick<LaunchOptions, "cpu" | "realtime"> = {}): Promise<TestRedis> {
   return TestRedis.start({
     durable: false,
     spawnServer: (args) => {
-      const child = launch("redis-server", args, { cpu, realtime }); // tracked, so it is stopped whatever happens
+      const child = launch("redis-server", args, { cpu, realtime: realtime === true }); // tracked, so it is stopped whatever happens
       child.stdout?.resume(); // nobody reads its log: drain it so a full pipe never blocks it
       child.stderr?.resume();
       return child;
@@ -73,7 +73,7 @@ export async function redisSection(settings: Settings, log: (line: string) => vo
   // to the service, and the rows would compare two processes on one core against one.
   // Not in a smoke run (its figures are not judged): sharing a core with h2load at full
   // speed once left a 0.3 s smoke row with no answer at all on a slow machine.
-  const redis = await startBenchRedis(settings.smoke ? undefined : settings.loadCpu);
+  const redis = await startBenchRedis({ cpu: settings.smoke ? undefined : settings.loadCpu });
   const admin = redis.client();
   const targets: Target[] = [];
   try {

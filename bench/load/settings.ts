@@ -48,9 +48,10 @@ export interface StormSettings {
   /**
    * Load run from the instant on, by store: it must outlast the backlog (else the run is doubtful).
    * Redis: only the sweeper applies a backlog nobody touches, at half duty (a 1e6 backlog took 16-18 s on
-   * a fast morning here, 36-52 s on slow days, and up to 78 s with Redis at real-time priority, which
-   * leaves the service less CPU: the window is 96 s). Longer than the 24 s reference: the across p99 is
-   * read over more of the machine's hiccups, which only makes the target harder.
+   * a fast morning here, 36-52 s on slow days, and 42-98 s with Redis at real-time priority, which
+   * leaves the service less CPU: the window is 96 s, and a run it cuts short is marked doubtful). Longer
+   * than the 24 s reference: the across p99 is read over more of the machine's hiccups, which only makes
+   * the target harder.
    */
   readonly acrossSeconds: { readonly memory: number; readonly redis: number };
   /** Storms in a row (same server process), each reported; the median ratio is the figure. */

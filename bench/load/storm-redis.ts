@@ -39,7 +39,7 @@ export class RedisBench {
    * (the process waiting for a core mid-command, which SLOWLOG counts): the rig, not the scripts.
    */
   static async start(): Promise<RedisBench> {
-    const server = await startBenchRedis(undefined, true);
+    const server = await startBenchRedis({ realtime: true });
     const admin = server.client();
     return new RedisBench(server, admin, server.client(), new RedisFiller(admin, server.port, STORM_PREFIX));
   }
