@@ -54,7 +54,7 @@ async function profileTarget(name: string, command: readonly string[], dir: stri
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "bench-profile-"));
   const pinned = setPinning(true);
-  buildService(false);
+  buildService();
   const settings = settingsFor(false, dir, {});
   const env = {
     HOST: "127.0.0.1",

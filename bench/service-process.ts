@@ -16,16 +16,14 @@ export interface ServiceProcess {
 
 export interface ServiceOptions {
   readonly env?: Readonly<Record<string, string>>;
-  /** `npm run build` (tsc, type-checked) for full runs; false: the smoke forms' per-file transpile (bench/load/build.ts). */
-  readonly typeCheck: boolean;
   /** Node options before the entry point (e.g. `--require` a bench-only preload). */
   readonly nodeArgs?: readonly string[];
   /** Pin the server to this CPU (when taskset is there). */
   readonly cpu?: number;
 }
 
-export async function startServiceProcess(options: ServiceOptions): Promise<ServiceProcess> {
-  buildService(options.typeCheck);
+export async function startServiceProcess(options: ServiceOptions = {}): Promise<ServiceProcess> {
+  buildService();
   const child = launch(process.execPath, [...(options.nodeArgs ?? []), "dist/src/main.js"], {
     cpu: options.cpu,
     env: { HOST: "127.0.0.1", GRPC_PORT: "0", PORT: "0", LOG_LEVEL: "warn", ...options.env },

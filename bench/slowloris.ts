@@ -11,7 +11,7 @@
  * how long, and what it sent them first (REST: 408 at headersTimeout, 10 s; gRPC: an
  * unanswered keepalive PING, then the close, keepalive_time + keepalive_timeout = 140 s).
  *
- *   --smoke          100 connections a port, a few seconds, transpiled build (npm run test:bench)
+ *   --smoke          100 connections a port, a few seconds (npm run test:bench)
  *   --count N        slow connections per port (default 1000; fewer when `ulimit -n` is too low, said so)
  *   --hold S         seconds the attack runs while /healthz is probed (default 150: long
  *                    enough to see the gRPC port's keepalive cut the silent connections)
@@ -157,7 +157,7 @@ function cutsTable(reports: readonly PortReport[]): string[] {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   setPinning(options.pin);
-  const service = await startServiceProcess({ typeCheck: !options.smoke, cpu: 0 });
+  const service = await startServiceProcess({ cpu: 0 });
   try {
     const idle = await scrape(service.http);
     const limits = { bench: openFileLimit(), service: sampleValue(idle, "process_max_fds") };

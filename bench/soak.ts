@@ -106,7 +106,6 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const redis = options.store === "redis" ? await TestRedis.start({ durable: false }) : undefined;
   const service = await startServiceProcess({
-    typeCheck: !options.short,
     nodeArgs: ["--expose-gc", "--require", compiledServer("bench/soak/gc-preload.ts")],
     env: { KEY_TTL: "2s", BLOCK_TTL: "1s", ...(redis === undefined ? {} : { STORE: "redis", REDIS_URL: redis.url }) },
   });

@@ -106,8 +106,8 @@ async function main(): Promise<number> {
   ];
   requireTools(tools);
   const pinned = setPinning(options.pin && cpus().length >= 2);
-  // The server under test is the compiled one, as `npm start` runs it (the smoke skips tsc's type-check: see build.ts).
-  if (options.build) buildService(!options.smoke);
+  // The server under test is the compiled one, as `npm start` runs it (build.ts).
+  if (options.build) buildService();
   const dir = mkdtempSync(join(tmpdir(), "tokens-bench-load-"));
   const settings = settingsFor(options.smoke, dir, { seconds: options.seconds, rounds: options.rounds });
   const began = Date.now();
