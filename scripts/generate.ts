@@ -7,11 +7,12 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { bufBinary } from "./buf-binary";
 
 const root = resolve(__dirname, "..");
 const outFlag = process.argv.indexOf("--out");
 const out = outFlag >= 0 ? resolve(process.argv[outFlag + 1] ?? ".") : root;
-const buf = join(root, "node_modules", ".bin", "buf");
+const buf = bufBinary();
 
 execFileSync(buf, ["generate", "--output", out], { cwd: root, stdio: "inherit" });
 execFileSync(buf, ["generate", "--template", "buf.gen.server.yaml", "--output", out], { cwd: root, stdio: "inherit" });

@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { BIN, ROOT, run, type RunResult } from "../support/run";
+import { BUF, ROOT, run, type RunResult } from "../support/run";
 
 /**
  * "The proto changes are additive, and `buf breaking` (FILE rules) against the v1
@@ -42,7 +42,7 @@ describe("buf breaking against the v1 proto (FILE rules)", function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const breaking = (workspace: string): Promise<RunResult> => run(BIN("buf"), ["breaking", "--against", v1, "--error-format", "json"], { cwd: workspace });
+  const breaking = (workspace: string): Promise<RunResult> => run(BUF, ["breaking", "--against", v1, "--error-format", "json"], { cwd: workspace });
 
   const issues = (result: RunResult): BreakingIssue[] =>
     result.stdout

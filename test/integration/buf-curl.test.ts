@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { startHarness, type Harness } from "../support/harness";
 import { ManualClock } from "../support/manual-clock";
-import { BIN, run } from "../support/run";
+import { BUF, run } from "../support/run";
 
 /** `buf curl` is a Go client: it proves reflection serves descriptors that real tools accept. */
 describe("buf curl through reflection against the running service", function () {
@@ -16,13 +16,13 @@ describe("buf curl through reflection against the running service", function () 
 
   const curl = async (method: string, body: string): Promise<unknown> => {
     const url = `http://${h.app.grpcAddress}/${method}`;
-    const result = await run(BIN("buf"), ["curl", "--protocol", "grpc", "--http2-prior-knowledge", url, "-d", body]);
+    const result = await run(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", url, "-d", body]);
     expect(result.code, result.stderr).to.equal(0);
     return JSON.parse(result.stdout) as unknown;
   };
 
   it("lists every service", async () => {
-    const result = await run(BIN("buf"), ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-services", `http://${h.app.grpcAddress}`]);
+    const result = await run(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-services", `http://${h.app.grpcAddress}`]);
     expect(result.stdout.trim().split("\n").sort()).to.deep.equal([
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",

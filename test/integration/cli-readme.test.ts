@@ -2,14 +2,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { buildOnce } from "../support/build";
-import { runCli, spawnCli } from "../support/cli";
+import { runCliInProcess, spawnCli } from "../support/cli";
 import { startHarness, type Harness } from "../support/harness";
 import { ROOT } from "../support/run";
 
 /**
  * The README's CLI session ("### A session" under "## Command line: token-orchestrator"),
  * run in order against a fresh server, as a reader would type it: `npx token-orchestrator`
- * is the built bin (test/integration/cli.test.ts runs it through npx itself), the address
+ * is the function the built bin calls, run in-process (`watch`, stopped by ^C, is the built
+ * bin itself; test/integration/cli-bin.test.ts runs the bin through npx), the address
  * comes from TOKEN_ORCHESTRATOR_ADDRESS, and the README's key ids stand for the ones the
  * server hands out. Every output line must match: JSON with the same fields in the same
  * order and the same values but for key ids (bound on first sight) and instants.
@@ -116,7 +117,7 @@ describe("the README's CLI session", function () {
         expect(code, where).to.equal(step.exitStatus);
         continue;
       }
-      const result = await runCli(args, env);
+      const result = await runCliInProcess(args, env);
       expect(result.code, `${where}: exit status (stderr: ${result.stderr})`).to.equal(step.exitStatus);
       const printed = `${result.stdout}${result.stderr}`.split("\n").slice(0, -1);
       expect(printed, `${where}: the number of lines`).to.have.length(step.output.length);

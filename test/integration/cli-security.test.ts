@@ -9,9 +9,9 @@ import { failedWith, okJson } from "../support/cli-output";
 import { type Harness, startHarness } from "../support/harness";
 
 /**
- * `token-orchestrator` against a server that asks for bearer tokens (in-process, as
- * cli.test.ts runs the commands) or speaks TLS (as a subprocess: the bin keeps Node's
- * warning about an IP address as a TLS server name off stderr, where scripts read errors).
+ * `token-orchestrator` against a server that asks for bearer tokens or speaks TLS, in-process
+ * as cli.test.ts runs the commands. One TLS call runs as the bin's own process: the bin keeps
+ * Node's warning about an IP address as a TLS server name off stderr, where scripts read errors.
  */
 describe("token-orchestrator, the CLI, with tokens and TLS", function () {
   this.timeout(60_000);
@@ -64,10 +64,10 @@ describe("token-orchestrator, the CLI, with tokens and TLS", function () {
       const h = await startHarness({ env: { TLS_CERT_FILE: certs.server.certPath, TLS_KEY_FILE: certs.server.keyPath } });
       try {
         const address = h.app.grpcAddress;
-        const created = okJson(await runCli(["create", "--address", address, "--tls-ca", certs.ca.certPath]));
-        expect(okJson(await runCli(["get", String(created["keyId"]), "--address", address, "--tls-ca", certs.ca.certPath]))).to.have.property("state", "AVAILABLE");
-        failedWith(await runCli(["stats", "--address", address, "--timeout", "5s"]), /^UNAVAILABLE: .+\n$/);
-        failedWith(await runCli(["stats", "--address", address, "--timeout", "5s", "--tls-ca", certs.otherCa.certPath]), /^UNAVAILABLE: .+\n$/);
+        const created = okJson(await runCli(["create", "--address", address, "--tls-ca", certs.ca.certPath])); // okJson: stderr empty
+        expect(okJson(await runCliInProcess(["get", String(created["keyId"]), "--address", address, "--tls-ca", certs.ca.certPath]))).to.have.property("state", "AVAILABLE");
+        failedWith(await runCliInProcess(["stats", "--address", address, "--timeout", "5s"]), /^UNAVAILABLE: .+\n$/);
+        failedWith(await runCliInProcess(["stats", "--address", address, "--timeout", "5s", "--tls-ca", certs.otherCa.certPath]), /^UNAVAILABLE: .+\n$/);
       } finally {
         await h.close();
       }
@@ -79,8 +79,8 @@ describe("token-orchestrator, the CLI, with tokens and TLS", function () {
       });
       try {
         const tls = ["--address", h.app.grpcAddress, "--tls-ca", certs.ca.certPath];
-        expect(okJson(await runCli(["stats", ...tls, "--tls-cert", certs.client.certPath, "--tls-key", certs.client.keyPath]))).to.have.property("total", 0);
-        failedWith(await runCli(["stats", ...tls, "--timeout", "5s"]), /^UNAVAILABLE: .*certificate required.*\n$/);
+        expect(okJson(await runCliInProcess(["stats", ...tls, "--tls-cert", certs.client.certPath, "--tls-key", certs.client.keyPath]))).to.have.property("total", 0);
+        failedWith(await runCliInProcess(["stats", ...tls, "--timeout", "5s"]), /^UNAVAILABLE: .*certificate required.*\n$/);
       } finally {
         await h.close();
       }

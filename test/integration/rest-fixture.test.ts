@@ -14,7 +14,7 @@ import { expressGateway } from "../../src/transport/http/express-adapter";
 import { Gateway } from "../../src/transport/http/gateway";
 import { type Route, routesFromDescriptors } from "../../src/transport/http/routes";
 import { httpRequest, type HttpResponse } from "../support/http-request";
-import { BIN, ROOT, run } from "../support/run";
+import { BUF, ROOT, run } from "../support/run";
 import { CONTRACT_STATUS_OF_CODE } from "../support/contract-status";
 
 /**
@@ -36,7 +36,7 @@ async function buildFixture(): Promise<FileRegistry> {
     cpSync(GOOGLE_API, join(dir, "google", "api"), { recursive: true });
     writeFileSync(join(dir, "buf.yaml"), "version: v2\n");
     const image = join(dir, "image.binpb");
-    const result = await run(BIN("buf"), ["build", dir, "-o", image], { cwd: dir });
+    const result = await run(BUF, ["build", dir, "-o", image], { cwd: dir });
     expect(result.code, result.stderr).to.equal(0);
     return createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(image)));
   } finally {

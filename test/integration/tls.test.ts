@@ -10,7 +10,7 @@ import { startHarness, type Harness } from "../support/harness";
 import { httpRequest } from "../support/http-request";
 import { ManualClock } from "../support/manual-clock";
 import { startServiceProcess } from "../support/process";
-import { BIN, run, type RunResult } from "../support/run";
+import { BUF, run, type RunResult } from "../support/run";
 
 /**
  * TLS and mutual TLS on both ports, from TLS_CERT_FILE, TLS_KEY_FILE and
@@ -76,7 +76,7 @@ async function errorCodeOf(request: Promise<unknown>): Promise<string> {
 /** `buf curl --protocol grpc` trusting the test CA; `args` may hold URL, which becomes https://localhost:PORT (the DNS name). */
 function bufCurl(grpcAddress: string, certs: TestCerts, args: readonly string[]): Promise<RunResult> {
   const url = `https://localhost:${grpcAddress.slice(grpcAddress.lastIndexOf(":") + 1)}`;
-  return run(BIN("buf"), ["curl", "--protocol", "grpc", "--cacert", certs.ca.certPath, ...args.map((arg) => arg.replace(/^URL/, url))]);
+  return run(BUF, ["curl", "--protocol", "grpc", "--cacert", certs.ca.certPath, ...args.map((arg) => arg.replace(/^URL/, url))]);
 }
 
 describe("TLS and mutual TLS on both transports", function () {

@@ -1,8 +1,11 @@
 import { execFile } from "node:child_process";
 import { join, resolve } from "node:path";
+import { bufBinary } from "../../scripts/buf-binary";
 
 export const ROOT = resolve(__dirname, "..", "..");
 export const BIN = (name: string): string => join(ROOT, "node_modules", ".bin", name);
+/** buf itself, not its npm script (scripts/buf-binary.ts). */
+export const BUF = bufBinary();
 
 export interface RunResult {
   /** The exit status; -1 when the process was killed (by a signal or the timeout). */

@@ -17,7 +17,7 @@ import {
 } from "../../src/transport/http/openapi";
 import { routesFromDescriptors } from "../../src/transport/http/routes";
 import { TOKEN_REST_OPTIONS } from "../../src/transport/http/token-rest";
-import { BIN, ROOT, run } from "../support/run";
+import { BUF, ROOT, run } from "../support/run";
 
 async function validate(doc: unknown): Promise<{ valid: boolean; errors?: unknown }> {
   // A deep copy: the validator gets a plain JSON value, exactly what GET /openapi.json serves.
@@ -307,7 +307,7 @@ async function compileLibrary(): Promise<FileRegistry> {
     writeFileSync(join(dir, "buf.yaml"), "version: v2\n");
     writeFileSync(join(dir, "library", "v1", "library.proto"), LIBRARY_PROTO);
     const out = join(dir, "image.binpb");
-    const result = await run(BIN("buf"), ["build", "--output", out], { cwd: dir });
+    const result = await run(BUF, ["build", "--output", out], { cwd: dir });
     expect(result.code, result.stderr).to.equal(0);
     return createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(out)));
   } finally {
