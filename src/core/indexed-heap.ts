@@ -1,5 +1,5 @@
 /**
- * An indexed binary min-heap of small non-negative integer items (pool slots)
+ * An indexed 4-ary min-heap of small non-negative integer items (pool slots)
  * ordered by a float priority (a deadline in ms). Like etcd's lessor heap, the
  * index lets a deadline be moved or removed in O(log n) when a key is kept alive,
  * released or deleted, so the heap never holds stale entries.
@@ -7,7 +7,17 @@
  * Layout is struct-of-arrays on typed arrays: no object per entry. Priorities sit
  * beside their items in heap order, so a sift compares neighbours without a
  * second random memory access per level.
+ *
+ * Four children a node, not two: the heap is half as deep (10 levels for a million
+ * entries, not 20), and a node's four children's priorities are 32 adjacent bytes, about
+ * one cache line, so a sift-down reads as many lines per level as a binary heap does
+ * while every level it skips saves a line read and a write to `position` at a random
+ * item, a cache miss in a large pool.
  */
+const ARITY_SHIFT = 2; // log2 of the arity
+
+/** The heap position of the parent of position `at` (> 0). */
+const parentOf = (at: number): number => (at - 1) >> ARITY_SHIFT;
 export class IndexedMinHeap {
   /** heap[i] is the item at heap position i. */
   private heap: Int32Array;
@@ -89,7 +99,7 @@ export class IndexedMinHeap {
       // The last item fills the hole; it may belong above or below it.
       const moved = this.heap[last] as number;
       const movedPriority = this.priority[last] as number;
-      const parentAt = (at - 1) >> 1;
+      const parentAt = parentOf(at);
       if (at > 0 && movedPriority < (this.priority[parentAt] as number)) this.siftUp(at, moved, movedPriority);
       else this.siftDown(at, moved, movedPriority);
     }
@@ -110,7 +120,7 @@ export class IndexedMinHeap {
     const { heap, position, priority } = this;
     let at = start;
     while (at > 0) {
-      const parentAt = (at - 1) >> 1;
+      const parentAt = parentOf(at);
       const parentPriority = priority[parentAt] as number;
       if (parentPriority <= p) break;
       const parent = heap[parentAt] as number;
@@ -129,14 +139,17 @@ export class IndexedMinHeap {
     const { heap, position, priority, count } = this;
     let at = start;
     for (;;) {
-      const left = 2 * at + 1;
-      if (left >= count) break;
-      const right = left + 1;
-      let child = left;
-      let childPriority = priority[left] as number;
-      if (right < count && (priority[right] as number) < childPriority) {
-        child = right;
-        childPriority = priority[right] as number;
+      const first = (at << ARITY_SHIFT) + 1;
+      if (first >= count) break;
+      const end = Math.min(first + (1 << ARITY_SHIFT), count);
+      let child = first;
+      let childPriority = priority[first] as number;
+      for (let next = first + 1; next < end; next += 1) {
+        const nextPriority = priority[next] as number;
+        if (nextPriority < childPriority) {
+          child = next;
+          childPriority = nextPriority;
+        }
       }
       if (childPriority >= p) break;
       const childItem = heap[child] as number;

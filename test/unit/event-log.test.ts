@@ -21,7 +21,7 @@ const keyEvent: fc.Arbitrary<KeyEvent> = fc
 describe("EventLog", () => {
   it("reads back exactly the events it holds, ids of every shape included, and refuses what it no longer holds", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.array(keyEvent, { maxLength: 60 }), (retention, events) => {
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.array(keyEvent, { maxLength: 60, size: "max" }), (retention, events) => {
         const log = new EventLog(retention);
         const model: RevisionedEvent[] = [];
         for (const event of events) {

@@ -101,7 +101,7 @@ describe("Waiters: first come, first served against a model (fake time, memory s
   it("every waiter's outcome is the model's after every step, and no key is lost", async function () {
     this.timeout(60_000);
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 3 }), fc.array(commandArb, { maxLength: 40 }), async (initialKeys, commands) => {
+      fc.asyncProperty(fc.integer({ min: 0, max: 3 }), fc.array(commandArb, { maxLength: 40, size: "max" }), async (initialKeys, commands) => {
         const fake = FakeTimers.createClock(START);
         const clock = { now: () => fake.now };
         const timers: WaiterTimers = {
