@@ -1,3 +1,8 @@
+const ARITY_SHIFT = 2; // log2 of the arity
+
+/** The heap position of the parent of position `at` (> 0). */
+const parentOf = (at: number): number => (at - 1) >> ARITY_SHIFT;
+
 /**
  * An indexed 4-ary min-heap of small non-negative integer items (pool slots)
  * ordered by a float priority (a deadline in ms). Like etcd's lessor heap, the
@@ -14,10 +19,6 @@
  * while every level it skips saves a line read and a write to `position` at a random
  * item, a cache miss in a large pool.
  */
-const ARITY_SHIFT = 2; // log2 of the arity
-
-/** The heap position of the parent of position `at` (> 0). */
-const parentOf = (at: number): number => (at - 1) >> ARITY_SHIFT;
 export class IndexedMinHeap {
   /** heap[i] is the item at heap position i. */
   private heap: Int32Array;

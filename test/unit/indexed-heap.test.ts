@@ -92,8 +92,8 @@ describe("IndexedMinHeap", () => {
     // Four children a node. Heap by position (inserted in this order, nothing moves):
     // [0 | 10, 1, 2, 3 | 11, 12, 13, 14 (under the 10) | 5 (under the 1)]. Deleting the 11
     // puts the 5 under the 10, where it must sift up. Three more under the 1 keep it from
-    // being the last item (which every pop moves to the root, a sift that would hide a
-    // missed one); left under the 10, it would pop after it.
+    // becoming the last item before the 10 pops (a pop moves the last item to the root,
+    // a sift that would hide a missed one); left under the 10, it would pop after it.
     const heap = new IndexedMinHeap();
     [0, 10, 1, 2, 3, 11, 12, 13, 14, 5].forEach((priority, item) => heap.set(item, priority));
     heap.delete(5);
